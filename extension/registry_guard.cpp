@@ -1,0 +1,12 @@
+// Module entry: PG_MODULE_MAGIC, _PG_init (settings of every concern) and guard.library_version().
+#include "pg_guard.hpp"
+#include "settings.hpp"
+
+extern "C" {
+PG_MODULE_MAGIC;
+void _PG_init(void);
+}
+
+void _PG_init(void) { rg::define_settings(); }
+
+RG_FUNCTION(rg_library_version) { return CStringGetTextDatum(RG_VERSION); }

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages the build, the demo and the tests need (idempotent; uses
+# sudo when not root). Skipped packages already installed, so repeated runs are fast.
+set -euo pipefail
+pkgs=(make g++ clang-14 llvm-14 pkg-config cmake postgresql-15 postgresql-server-dev-15 postgresql-contrib-15
+      libpqxx-dev libyaml-dev libyaml-cpp-dev libspdlog-dev libboost-program-options-dev
+      nlohmann-json3-dev libcurl4-openssl-dev libgtest-dev libgmock-dev libssl-dev
+      nodejs npm curl ca-certificates python3)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "deps: installing ${missing[*]}"
+sudo_cmd=()
+[ "$(id -u)" = 0 ] || sudo_cmd=(sudo)
+"${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+"${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# pg_config must name the PostgreSQL 15 server the tests run.
+command -v pg_config >/dev/null || { echo "deps: pg_config not found after installing postgresql-server-dev-15" >&2; exit 1; }
