@@ -5,11 +5,15 @@ set -euo pipefail
 pkgs=(make g++ clang-14 llvm-14 pkg-config cmake postgresql-15 postgresql-server-dev-15 postgresql-contrib-15
       libpqxx-dev libyaml-dev libyaml-cpp-dev libspdlog-dev libboost-program-options-dev
       nlohmann-json3-dev libcurl4-openssl-dev libgtest-dev libgmock-dev libssl-dev
-      nodejs npm curl ca-certificates python3)
+      curl ca-certificates python3)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# Node.js (for the SCIM test peer) may come from elsewhere with its own npm: only add
+# Debian's when the commands are absent.
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
 [ ${#missing[@]} -eq 0 ] && exit 0
 echo "deps: installing ${missing[*]}"
 sudo_cmd=()
