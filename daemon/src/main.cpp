@@ -1,0 +1,31 @@
+// registry-sync entry point: dispatches to the registered subcommands.
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "command.hpp"
+
+static void usage(std::ostream &out) {
+  out << "usage: registry-sync <command> [options]\n\ncommands:\n";
+  for (const auto &[name, cmd] : rgsync::commands()) out << "  " << name << std::string(12 - std::min<size_t>(name.size(), 11), ' ') << cmd.summary << "\n";
+  out << "\nRun 'registry-sync <command> --help' for a command's options and an example.\n";
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) { usage(std::cerr); return rgsync::kUsage; }
+  std::string name = argv[1];
+  if (name == "--help" || name == "-h" || name == "help") { usage(std::cout); return rgsync::kOk; }
+  auto it = rgsync::commands().find(name);
+  if (it == rgsync::commands().end()) {
+    std::cerr << "registry-sync: unknown command '" << name << "'\n\n";
+    usage(std::cerr);
+    return rgsync::kUsage;
+  }
+  std::vector<std::string> args(argv + 2, argv + argc);
+  try {
+    return it->second.run(args);
+  } catch (const std::exception &e) {
+    std::cerr << "registry-sync " << name << ": " << e.what() << "\n";
+    return rgsync::kFailure;
+  }
+}
