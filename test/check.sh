@@ -50,15 +50,15 @@ for suite in test/suites/*.sh; do
   name=$(basename "$suite" .sh)
   [ -z "$filter" ] || [ "$filter" = "$name" ] || continue
   echo "== suite $name"
-  sp=0; sf=0
+  sp=0; sf=0; status=1
   while IFS= read -r line; do
     echo "$line"
     case "$line" in
+      "# exit status "*) status=${line#\# exit status } ;;
       "ok "*) sp=$((sp + 1)) ;;
       "not ok "*) sf=$((sf + 1)); failures+=("$name: ${line#not ok }") ;;
     esac
   done < <(timeout "${RG_SUITE_TIMEOUT:-900}" "$suite" 2>&1; echo "# exit status $?")
-  status=$(echo "$line" | sed -n 's/^# exit status //p')
   if [ "${status:-1}" != 0 ] && [ "$sf" = 0 ]; then sf=1; failures+=("$name: exited with status $status"); fi
   passed=$((passed + sp)); failed=$((failed + sf))
 done
