@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "command.hpp"
+#include "errors.hpp"
 
 static void usage(std::ostream &out) {
   out << "usage: registry-sync <command> [options]\n\ncommands:\n";
@@ -25,7 +26,8 @@ int main(int argc, char **argv) {
   try {
     return it->second.run(args);
   } catch (const std::exception &e) {
-    std::cerr << "registry-sync " << name << ": " << e.what() << "\n";
-    return rgsync::kFailure;
+    // Messages are redacted: a libpq/libpqxx error may echo connection details.
+    std::cerr << "registry-sync " << name << ": error: " << rgsync::describe_error(e) << "\n";
+    return rgsync::exit_code_for(e);
   }
 }

@@ -1,0 +1,166 @@
+// Connection settings: flags > environment > config file, per parameter; errors redacted.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <map>
+
+#include "cli.hpp"
+#include "config_file.hpp"
+#include "connection_settings.hpp"
+#include "database.hpp"
+#include "errors.hpp"
+#include "redact.hpp"
+
+namespace po = boost::program_options;
+
+namespace {
+struct FakeEnv {
+  std::map<std::string, std::string> vars;
+  std::function<const char *(const char *)> fn() const {
+    return [this](const char *n) -> const char * {
+      auto it = vars.find(n);
+      return it == vars.end() ? nullptr : it->second.c_str();
+    };
+  }
+};
+
+po::variables_map parse(const std::vector<std::string> &args) {
+  po::options_description opts;
+  rgsync::add_common_options(opts);
+  rgsync::add_connection_options(opts);
+  rgsync::CommandHelp help{"test", "registry-sync test", "test", {}};
+  return *rgsync::parse_command_line(args, opts, help);
+}
+
+rgsync::ConfigFile yaml(const std::string &text) { return rgsync::ConfigFile::parse(text, "sync.yaml"); }
+}  // namespace
+
+TEST(ConnectionSettings, ConfigFileAloneIsUsed) {
+  FakeEnv env;
+  auto cfg = yaml("database_url: postgresql://cfguser@cfghost:6000/cfgdb\nsslmode: disable\n");
+  auto s = rgsync::resolve_connection_settings(parse({}), &cfg, env.fn());
+  EXPECT_EQ(s.get("host"), "cfghost");
+  EXPECT_EQ(s.get("port"), "6000");
+  EXPECT_EQ(s.get("user"), "cfguser");
+  EXPECT_EQ(s.get("dbname"), "cfgdb");
+  EXPECT_EQ(s.get("sslmode"), "disable");
+  EXPECT_NE(s.origin("host").find("sync.yaml:1"), std::string::npos);
+}
+
+TEST(ConnectionSettings, EnvironmentOverridesConfigFilePerParameter) {
+  FakeEnv env{{{"PGHOST", "envhost"}}};
+  auto cfg = yaml("database_url: postgresql://cfguser@cfghost:6000/cfgdb\n");
+  auto s = rgsync::resolve_connection_settings(parse({}), &cfg, env.fn());
+  EXPECT_EQ(s.get("host"), "envhost");
+  EXPECT_EQ(s.get("dbname"), "cfgdb");  // untouched by the environment
+  EXPECT_EQ(s.origin("host"), "environment PGHOST");
+}
+
+TEST(ConnectionSettings, DatabaseUrlWinsOverPgVariablesInTheEnvironment) {
+  FakeEnv env{{{"DATABASE_URL", "postgresql://urluser@urlhost/urldb"}, {"PGHOST", "pghost"}, {"PGPORT", "7777"}}};
+  auto s = rgsync::resolve_connection_settings(parse({}), nullptr, env.fn());
+  EXPECT_EQ(s.get("host"), "urlhost");
+  EXPECT_EQ(s.get("port"), "7777");  // the URL leaves the port open
+  EXPECT_EQ(s.get("user"), "urluser");
+}
+
+TEST(ConnectionSettings, FlagsOverrideEnvironmentAndConfigFile) {
+  FakeEnv env{{{"DATABASE_URL", "postgresql://envuser@envhost/envdb"}}};
+  auto cfg = yaml("host: cfghost\ndbname: cfgdb\n");
+  auto s = rgsync::resolve_connection_settings(
+      parse({"--database-url", "postgresql://flaguser@flaghost/flagdb", "--port", "5999"}), &cfg, env.fn());
+  EXPECT_EQ(s.get("host"), "flaghost");
+  EXPECT_EQ(s.get("dbname"), "flagdb");
+  EXPECT_EQ(s.get("user"), "flaguser");
+  EXPECT_EQ(s.get("port"), "5999");
+  EXPECT_EQ(s.origin("port"), "flag --port");
+}
+
+TEST(ConnectionSettings, SingleFlagsOverrideTheFlagUrl) {
+  FakeEnv env;
+  auto s = rgsync::resolve_connection_settings(parse({"--database-url", "postgresql://u@h1/db", "--host", "h2"}),
+                                               nullptr, env.fn());
+  EXPECT_EQ(s.get("host"), "h2");
+}
+
+TEST(ConnectionSettings, IniConfigFileWorks) {
+  FakeEnv env;
+  auto cfg = rgsync::ConfigFile::parse("# comment\nhost = inihost\nport=6100\n[hr]\nsource = csv\n", "sync.ini");
+  auto s = rgsync::resolve_connection_settings(parse({}), &cfg, env.fn());
+  EXPECT_EQ(s.get("host"), "inihost");
+  EXPECT_EQ(s.get("port"), "6100");
+  EXPECT_EQ(cfg.get("hr.source"), "csv");
+}
+
+TEST(ConnectionSettings, PasswordsFromEverySourceAreRegisteredAsSecrets) {
+  rgsync::clear_secrets();
+  FakeEnv env{{{"PGPASSWORD", "envsecret1"}}};
+  auto cfg = yaml("database_url: postgresql://u:cfgsecret2@h/db\n");
+  auto s = rgsync::resolve_connection_settings(parse({}), &cfg, env.fn());
+  EXPECT_EQ(s.get("password"), "envsecret1");
+  EXPECT_EQ(rgsync::redact("a envsecret1 b cfgsecret2 c"), "a *** b *** c");
+  EXPECT_EQ(s.describe().find("envsecret1"), std::string::npos);
+  rgsync::clear_secrets();
+}
+
+TEST(ConnectionSettings, MalformedUrlIsAUsageErrorWithoutThePassword) {
+  FakeEnv env;
+  try {
+    rgsync::resolve_connection_settings(parse({"--database-url", "postgresql://u:pw1234@h:notaport/db?bogus=1"}),
+                                        nullptr, env.fn());
+    FAIL() << "expected UsageError";
+  } catch (const rgsync::UsageError &e) {
+    std::string m = e.what();
+    EXPECT_EQ(m.find("pw1234"), std::string::npos) << m;
+    EXPECT_NE(m.find("--database-url"), std::string::npos) << m;
+  }
+}
+
+TEST(ConnectionSettings, SettingsValueFollowsFlagEnvConfigOrder) {
+  FakeEnv env{{{"REGISTRY_SYNC_LOG_LEVEL", "warn"}}};
+  auto vm = parse({});
+  rgsync::Settings s;
+  s.vm = vm;
+  s.getenv_fn = env.fn();
+  s.config = yaml("log_level: debug\n");
+  EXPECT_EQ(s.value("log-level", "REGISTRY_SYNC_LOG_LEVEL", "log_level"), "warn");
+  env.vars.clear();
+  EXPECT_EQ(s.value("log-level", "REGISTRY_SYNC_LOG_LEVEL", "log_level"), "debug");
+  s.vm = parse({"--log-level", "error"});
+  EXPECT_EQ(s.value("log-level", "REGISTRY_SYNC_LOG_LEVEL", "log_level"), "error");
+}
+
+TEST(ConfigFile, YamlErrorsNameFileAndLine) {
+  try {
+    yaml("host: a\n  bad: [\n");
+    FAIL() << "expected UsageError";
+  } catch (const rgsync::UsageError &e) {
+    EXPECT_NE(std::string(e.what()).find("sync.yaml:"), std::string::npos) << e.what();
+  }
+}
+
+TEST(ConfigFile, NestedKeysAndLists) {
+  auto cfg = yaml("hr:\n  source: scim\n  attrs: [a, b]\nempty:\n");
+  EXPECT_EQ(cfg.get("hr.source"), "scim");
+  EXPECT_EQ(cfg.get_list("hr.attrs"), (std::vector<std::string>{"a", "b"}));
+  EXPECT_FALSE(cfg.get("empty").has_value());
+}
+
+TEST(ConnectionFailure, AuthenticationFailureSaysWhereThePasswordCameFrom) {
+  rgsync::ConnectionSettings s;
+  s.set("host", "h", "flag --host");
+  s.set("password", "zz-secret-zz", "environment PGPASSWORD");
+  std::string m = rgsync::explain_connection_failure(
+      s, "connection to server at \"h\" failed: FATAL:  password authentication failed for user \"u\"\n");
+  EXPECT_NE(m.find("authentication failed"), std::string::npos) << m;
+  EXPECT_NE(m.find("PGPASSWORD"), std::string::npos) << m;
+  EXPECT_EQ(m.find("zz-secret-zz"), std::string::npos) << m;
+  rgsync::clear_secrets();
+}
+
+TEST(ConnectionFailure, RefusedConnectionSaysServerUnreachable) {
+  rgsync::ConnectionSettings s;
+  std::string m = rgsync::explain_connection_failure(
+      s, "could not connect to server: Connection refused\n\tIs the server running on host \"x\"");
+  EXPECT_NE(m.find("not reachable"), std::string::npos) << m;
+}
