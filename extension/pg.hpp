@@ -24,5 +24,22 @@ extern "C" {
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 #include "utils/uuid.h"
+/* audit trail */
+#include "access/heapam.h"
+#include "access/tableam.h"
+#include "catalog/pg_enum.h"
+#include "commands/sequence.h"
+#include "common/cryptohash.h"
+#include "common/hashfn.h"
+#include "common/jsonapi.h"
+#include "mb/pg_wchar.h"
+#include "utils/datum.h"
+#include "executor/executor.h"
+#include "nodes/makefuncs.h"
+#include "tcop/utility.h"
+#include "utils/fmgroids.h"
+#include "utils/hsearch.h"
+#include "utils/inval.h"
+#include "utils/syscache.h"
 }
 

@@ -1,5 +1,6 @@
 // Module entry: PG_MODULE_MAGIC, _PG_init (settings of every concern) and guard.library_version().
 #include "pg_guard.hpp"
+#include "audit.hpp"
 #include "settings.hpp"
 
 extern "C" {
@@ -7,6 +8,9 @@ PG_MODULE_MAGIC;
 void _PG_init(void);
 }
 
-void _PG_init(void) { rg::define_settings(); }
+void _PG_init(void) {
+  rg::define_settings();
+  rg::audit::init();  // statement-end flush of audit versions, cache invalidation
+}
 
 RG_FUNCTION(rg_library_version) { return CStringGetTextDatum(RG_VERSION); }

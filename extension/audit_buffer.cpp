@@ -1,0 +1,277 @@
+// The statement buffer of the audit trail: versions collected by the row trigger are written
+// to audit.version_log in bulk (table_multi_insert + index inserts, as COPY does) when the
+// statement ends (ExecutorFinish), before the next one starts, when the buffer is full and
+// at commit. Buffered versions of an aborted (sub)transaction are discarded, never written.
+// Also: the catalog lookups of the extension's own objects and the invalidation hooks.
+#include "audit.hpp"
+#include "pg_guard.hpp"
+
+namespace rg::audit {
+
+uint64 statement_generation = 1;
+
+namespace {
+
+constexpr int kBatch = 1000;             // versions per multi-insert
+constexpr Size kMaxBufferBytes = 8 << 20;  // flush early above this much jsonb
+
+struct Buffered {
+  PendingVersion v;
+  SubTransactionId subid;
+};
+
+MemoryContext buffer_mcxt = nullptr;  // child of TopTransactionContext
+Buffered *buffer = nullptr;
+int buffered = 0, capacity = 0;
+Size buffered_bytes = 0;
+bool flushing = false;
+
+Catalog cat;
+bool cat_valid = false;
+
+ExecutorStart_hook_type prev_executor_start = nullptr;
+ExecutorFinish_hook_type prev_executor_finish = nullptr;
+ProcessUtility_hook_type prev_process_utility = nullptr;
+
+Oid enum_label(Oid type, const char *label) {
+  Oid oid = GetSysCacheOid2(ENUMTYPOIDNAME, Anum_pg_enum_oid, ObjectIdGetDatum(type), CStringGetDatum(label));
+  if (!OidIsValid(oid)) elog(ERROR, "registry_guard audit: audit.operation has no label %s", label);
+  return oid;
+}
+
+Oid audit_relation(Oid schema, const char *name) {
+  Oid oid = get_relname_relid(name, schema);
+  if (!OidIsValid(oid))
+    ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE), errmsg("registry_guard audit: audit.%s is missing", name),
+                    errhint("Reinstall the extension: DROP EXTENSION registry_guard; CREATE EXTENSION registry_guard;")));
+  return oid;
+}
+
+void discard(SubTransactionId from_subid) {
+  int kept = 0;
+  for (int i = 0; i < buffered; i++)
+    if (buffer[i].subid < from_subid) buffer[kept++] = buffer[i];
+  buffered = kept;
+}
+
+void reset_buffer() {
+  // The memory belongs to the (ending) transaction and goes with it.
+  buffer_mcxt = nullptr;
+  buffer = nullptr;
+  buffered = capacity = 0;
+  buffered_bytes = 0;
+  flushing = false;
+}
+
+void write_batch(Relation rel, ResultRelInfo *rri, EState *estate, TupleTableSlot **slots, int n, int first) {
+  const Catalog &c = catalog();
+  TimestampTz ts = GetCurrentTransactionStartTimestamp();  // supa_audit's default now()
+  int64 txid = static_cast<int64>(U64FromFullTransactionId(GetTopFullTransactionId()));
+  for (int i = 0; i < n; i++) {
+    const PendingVersion &v = buffer[first + i].v;
+    TupleTableSlot *slot = slots[i];
+    ExecClearTuple(slot);
+    Datum *values = slot->tts_values;
+    bool *isnull = slot->tts_isnull;
+    values[0] = Int64GetDatum(nextval_internal(c.id_seq, false));
+    isnull[0] = false;
+    values[1] = ObjectIdGetDatum(c.op_enum[v.op]);
+    isnull[1] = false;
+    values[2] = TimestampTzGetDatum(ts);
+    isnull[2] = false;
+    values[3] = Int64GetDatum(v.context_id);
+    isnull[3] = false;
+    values[4] = Int64GetDatum(txid);
+    isnull[4] = false;
+    values[5] = UUIDPGetDatum(const_cast<pg_uuid_t *>(&v.record_id));
+    isnull[5] = !v.has_record_id;
+    values[6] = UUIDPGetDatum(const_cast<pg_uuid_t *>(&v.old_record_id));
+    isnull[6] = !v.has_old_record_id;
+    values[7] = JsonbPGetDatum(v.image);
+    isnull[7] = v.image == nullptr;
+    values[8] = JsonbPGetDatum(v.old_delta);
+    isnull[8] = v.old_delta == nullptr;
+    ExecStoreVirtualTuple(slot);
+  }
+  table_multi_insert(rel, slots, n, GetCurrentCommandId(true), 0, nullptr);
+  for (int i = 0; i < n; i++) {
+    ResetPerTupleExprContext(estate);
+    List *recheck = ExecInsertIndexTuples(rri, slots[i], estate, false, false, nullptr, NIL);
+    list_free(recheck);
+  }
+}
+
+void executor_start(QueryDesc *qd, int eflags) {
+  statement_generation++;
+  buffer_flush();
+  if (prev_executor_start) prev_executor_start(qd, eflags);
+  else standard_ExecutorStart(qd, eflags);
+}
+
+void executor_finish(QueryDesc *qd) {
+  if (prev_executor_finish) prev_executor_finish(qd);
+  else standard_ExecutorFinish(qd);
+  // The statement's AFTER ROW triggers have all fired (AfterTriggerEndQuery) by now.
+  buffer_flush();
+  statement_generation++;
+}
+
+void process_utility(PlannedStmt *pstmt, const char *query, bool read_only_tree, ProcessUtilityContext context,
+                     ParamListInfo params, QueryEnvironment *env, DestReceiver *dest, QueryCompletion *qc) {
+  statement_generation++;  // SET request.jwt.claims, COPY, ...: a new actor may be in effect
+  if (prev_process_utility)
+    prev_process_utility(pstmt, query, read_only_tree, context, params, env, dest, qc);
+  else
+    standard_ProcessUtility(pstmt, query, read_only_tree, context, params, env, dest, qc);
+  // TRUNCATE and COPY FROM fire their triggers without ExecutorFinish: write them now, so that
+  // the next statement's snapshot sees them.
+  buffer_flush();
+  statement_generation++;
+}
+
+void xact_callback(XactEvent event, void *) {
+  switch (event) {
+    case XACT_EVENT_PRE_COMMIT:
+    case XACT_EVENT_PARALLEL_PRE_COMMIT:
+    case XACT_EVENT_PRE_PREPARE:
+      // e.g. after COPY FROM, whose triggers end without ExecutorFinish.
+      buffer_flush();
+      break;
+    case XACT_EVENT_COMMIT:
+    case XACT_EVENT_PARALLEL_COMMIT:
+    case XACT_EVENT_PREPARE:
+      reset_buffer();
+      contexts_at_xact_end(true);
+      break;
+    case XACT_EVENT_ABORT:
+    case XACT_EVENT_PARALLEL_ABORT:
+      reset_buffer();
+      contexts_at_xact_end(false);
+      break;
+  }
+  statement_generation++;
+}
+
+void subxact_callback(SubXactEvent event, SubTransactionId my_subid, SubTransactionId, void *) {
+  if (event == SUBXACT_EVENT_ABORT_SUB) {
+    discard(my_subid);  // its versions and those of its children (higher ids)
+    flushing = false;
+    contexts_at_xact_end(false);
+  }
+  statement_generation++;
+}
+
+void relcache_callback(Datum, Oid relid) {
+  if (relid == InvalidOid || (cat_valid && (relid == cat.version_log || relid == cat.change_context ||
+                                            relid == cat.tracked_table))) {
+    cat_valid = false;  // e.g. DROP EXTENSION: every cached id is stale
+    forget_contexts();
+  }
+  forget_relation(relid);
+}
+
+}  // namespace
+
+const Catalog &catalog() {
+  if (cat_valid) return cat;
+  Oid schema = get_namespace_oid("audit", true);
+  if (!OidIsValid(schema))
+    ereport(ERROR, (errcode(ERRCODE_UNDEFINED_SCHEMA), errmsg("registry_guard audit: schema \"audit\" does not exist"),
+                    errhint("CREATE EXTENSION registry_guard installs it.")));
+  Catalog c;
+  c.schema = schema;
+  c.version_log = audit_relation(schema, "version_log");
+  c.change_context = audit_relation(schema, "change_context");
+  c.tracked_table = audit_relation(schema, "tracked_table");
+  c.id_seq = audit_relation(schema, "record_version_id_seq");
+  Oid type = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid, CStringGetDatum("operation"), ObjectIdGetDatum(schema));
+  if (!OidIsValid(type)) elog(ERROR, "registry_guard audit: type audit.operation is missing");
+  const char *labels[4] = {"INSERT", "UPDATE", "DELETE", "TRUNCATE"};
+  for (int i = 0; i < 4; i++) c.op_enum[i] = enum_label(type, labels[i]);
+  cat = c;
+  cat_valid = true;
+  return cat;
+}
+
+void buffer_add(const PendingVersion &v) {
+  if (!buffer_mcxt) {
+    buffer_mcxt = AllocSetContextCreate(TopTransactionContext, "registry_guard audit buffer", ALLOCSET_DEFAULT_SIZES);
+  }
+  if (buffered == capacity) {
+    int cap = capacity ? capacity * 2 : 256;
+    buffer = static_cast<Buffered *>(buffer ? repalloc(buffer, sizeof(Buffered) * cap)
+                                            : MemoryContextAlloc(buffer_mcxt, sizeof(Buffered) * cap));
+    capacity = cap;
+  }
+  Buffered &b = buffer[buffered];
+  b.v = v;
+  b.subid = GetCurrentSubTransactionId();
+  // The trigger's memory is reset after each row: keep copies.
+  if (v.image) {
+    b.v.image = static_cast<Jsonb *>(MemoryContextAlloc(buffer_mcxt, VARSIZE(v.image)));
+    memcpy(b.v.image, v.image, VARSIZE(v.image));
+    buffered_bytes += VARSIZE(v.image);
+  }
+  if (v.old_delta) {
+    b.v.old_delta = static_cast<Jsonb *>(MemoryContextAlloc(buffer_mcxt, VARSIZE(v.old_delta)));
+    memcpy(b.v.old_delta, v.old_delta, VARSIZE(v.old_delta));
+    buffered_bytes += VARSIZE(v.old_delta);
+  }
+  buffered++;
+  if (buffered >= kBatch * 8 || buffered_bytes >= kMaxBufferBytes) buffer_flush();
+}
+
+void buffer_flush() {
+  if (buffered == 0 || flushing || !IsTransactionState()) return;
+  flushing = true;
+  const Catalog &c = catalog();
+  Relation rel = table_open(c.version_log, RowExclusiveLock);
+  TupleDesc desc = RelationGetDescr(rel);
+  if (desc->natts != 9)
+    ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+                    errmsg("registry_guard audit: audit.version_log has been altered (%d columns, expected 9)",
+                           desc->natts),
+                    errhint("Restore the extension's table definition; versions cannot be written.")));
+  ResultRelInfo *rri = makeNode(ResultRelInfo);
+  InitResultRelInfo(rri, rel, 1, nullptr, 0);
+  ExecOpenIndices(rri, false);
+  EState *estate = CreateExecutorState();
+  int nslots = Min(buffered, kBatch);
+  TupleTableSlot **slots = static_cast<TupleTableSlot **>(palloc(sizeof(TupleTableSlot *) * nslots));
+  for (int i = 0; i < nslots; i++) slots[i] = table_slot_create(rel, nullptr);
+  for (int first = 0; first < buffered; first += kBatch) {
+    int n = Min(kBatch, buffered - first);
+    write_batch(rel, rri, estate, slots, n, first);
+  }
+  for (int i = 0; i < nslots; i++) ExecDropSingleTupleTableSlot(slots[i]);
+  pfree(slots);
+  ExecCloseIndices(rri);
+  FreeExecutorState(estate);
+  table_close(rel, NoLock);
+  buffered = 0;
+  buffered_bytes = 0;
+  if (buffer_mcxt) {
+    // Keep the array, drop the row images.
+    MemoryContext fresh = AllocSetContextCreate(TopTransactionContext, "registry_guard audit buffer",
+                                                ALLOCSET_DEFAULT_SIZES);
+    MemoryContextDelete(buffer_mcxt);
+    buffer_mcxt = fresh;
+    buffer = nullptr;
+    capacity = 0;
+  }
+  flushing = false;
+}
+
+void init() {
+  prev_executor_start = ExecutorStart_hook;
+  ExecutorStart_hook = executor_start;
+  prev_executor_finish = ExecutorFinish_hook;
+  ExecutorFinish_hook = executor_finish;
+  prev_process_utility = ProcessUtility_hook;
+  ProcessUtility_hook = process_utility;
+  RegisterXactCallback(xact_callback, nullptr);
+  RegisterSubXactCallback(subxact_callback, nullptr);
+  CacheRegisterRelcacheCallback(relcache_callback, (Datum)0);
+}
+
+}  // namespace rg::audit

@@ -1,0 +1,329 @@
+// The audit triggers behind supa_audit's names: audit_i_u_d (row) and audit_t (TRUNCATE).
+//
+// Per row it builds the jsonb image in C, compares old and new values column by column (an
+// UPDATE that changes no tracked column writes nothing), keeps only the old values of the
+// changed columns, computes supa_audit's record ids and hands the version to the statement
+// buffer (audit_buffer.cpp), which bulk-inserts at statement end.
+#include "audit.hpp"
+#include "pg_guard.hpp"
+
+namespace rg::audit {
+
+namespace {
+
+// What the trigger needs to know about a tracked table; rebuilt after any relcache change.
+struct RelEntry {
+  Oid relid;  // hash key
+  bool valid;
+  MemoryContext mcxt;  // owns everything below
+  int natts;
+  int nkeys;
+  char **keys;         // primary key column names in column order
+  AttrNumber *key_att; // their attribute numbers
+  bool *ignored;       // [natts]: values never stored
+  bool has_ignored;
+  Datum ignored_names;  // text[] of the ignored columns, for jsonb - text[]
+  FmgrInfo *col_to_jsonb;  // [natts]: to_jsonb() bound to each column's type, set up lazily
+};
+
+HTAB *relations = nullptr;
+FmgrInfo row_to_jsonb;  // to_jsonb(record)
+bool row_to_jsonb_ready = false;
+
+void bind_to_jsonb(FmgrInfo *f, Oid type, int32 typmod, Oid collation, MemoryContext mcxt) {
+  fmgr_info_cxt(F_TO_JSONB, f, mcxt);
+  MemoryContext old = MemoryContextSwitchTo(mcxt);
+  // to_jsonb(anyelement) reads its argument type from the call expression.
+  f->fn_expr = reinterpret_cast<Node *>(makeFuncExpr(F_TO_JSONB, JSONBOID,
+                                                     list_make1(makeNullConst(type, typmod, collation)),
+                                                     InvalidOid, InvalidOid, COERCE_EXPLICIT_CALL));
+  MemoryContextSwitchTo(old);
+}
+
+// The table's ignored columns from audit.tracked_table, read as the table's owner.
+ArrayType *read_ignored_columns(Oid relid) {
+  const Catalog &cat = catalog();
+  Oid owner;
+  {
+    Relation tt = table_open(cat.tracked_table, AccessShareLock);
+    owner = tt->rd_rel->relowner;
+    table_close(tt, AccessShareLock);
+  }
+  Oid save_uid;
+  int save_sec;
+  GetUserIdAndSecContext(&save_uid, &save_sec);
+  SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_NOFORCE_RLS);
+  MemoryContext caller = CurrentMemoryContext;
+  if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "registry_guard audit: SPI_connect failed");
+  Oid argtypes[1] = {REGCLASSOID};
+  Datum args[1] = {ObjectIdGetDatum(relid)};
+  int rc = SPI_execute_with_args("SELECT ignored_columns FROM audit.tracked_table WHERE table_id = $1", 1,
+                                 argtypes, args, nullptr, true, 1);
+  if (rc != SPI_OK_SELECT) elog(ERROR, "registry_guard audit: reading audit.tracked_table failed (%d)", rc);
+  ArrayType *result = nullptr;
+  if (SPI_processed > 0) {
+    bool isnull;
+    Datum d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+    if (!isnull) {
+      MemoryContext spi = MemoryContextSwitchTo(caller);
+      result = DatumGetArrayTypePCopy(d);
+      MemoryContextSwitchTo(spi);
+    }
+  }
+  SPI_finish();
+  SetUserIdAndSecContext(save_uid, save_sec);
+  return result;
+}
+
+RelEntry *relation_entry(Relation rel) {
+  if (!relations) {
+    HASHCTL ctl;
+    memset(&ctl, 0, sizeof ctl);
+    ctl.keysize = sizeof(Oid);
+    ctl.entrysize = sizeof(RelEntry);
+    ctl.hcxt = CacheMemoryContext;
+    relations = hash_create("registry_guard audit relations", 64, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+  }
+  Oid relid = RelationGetRelid(rel);
+  bool found;
+  RelEntry *e = static_cast<RelEntry *>(hash_search(relations, &relid, HASH_ENTER, &found));
+  if (found && e->valid) return e;
+  if (found && e->mcxt) MemoryContextDelete(e->mcxt);
+  e->valid = false;
+  e->mcxt = nullptr;
+
+  // Read everything that can fail (or process invalidations) before filling the entry.
+  ArrayType *ignored_arr = read_ignored_columns(relid);
+  TupleDesc desc = RelationGetDescr(rel);
+  Bitmapset *pk = RelationGetIndexAttrBitmap(rel, INDEX_ATTR_BITMAP_PRIMARY_KEY);
+
+  MemoryContext mcxt = AllocSetContextCreate(CacheMemoryContext, "registry_guard audit relation",
+                                             ALLOCSET_SMALL_SIZES);
+  MemoryContext old = MemoryContextSwitchTo(mcxt);
+  int natts = desc->natts;
+  int nkeys = bms_num_members(pk);
+  char **keys = static_cast<char **>(palloc0(sizeof(char *) * (nkeys + 1)));
+  AttrNumber *key_att = static_cast<AttrNumber *>(palloc0(sizeof(AttrNumber) * (nkeys + 1)));
+  int k = 0;
+  for (int m = -1; (m = bms_next_member(pk, m)) >= 0;) {
+    AttrNumber att = m + FirstLowInvalidHeapAttributeNumber;
+    key_att[k] = att;
+    keys[k] = pstrdup(NameStr(TupleDescAttr(desc, att - 1)->attname));
+    k++;
+  }
+  bool *ignored = static_cast<bool *>(palloc0(sizeof(bool) * (natts + 1)));
+  bool has_ignored = false;
+  Datum ignored_names = (Datum)0;
+  if (ignored_arr && ArrayGetNItems(ARR_NDIM(ignored_arr), ARR_DIMS(ignored_arr)) > 0) {
+    Datum *names;
+    bool *nulls;
+    int n;
+    deconstruct_array(ignored_arr, TEXTOID, -1, false, TYPALIGN_INT, &names, &nulls, &n);
+    for (int i = 0; i < n; i++) {
+      if (nulls[i]) continue;
+      char *name = TextDatumGetCString(names[i]);
+      int att = -1;
+      for (int a = 0; a < natts; a++) {
+        Form_pg_attribute fa = TupleDescAttr(desc, a);
+        if (!fa->attisdropped && strcmp(NameStr(fa->attname), name) == 0) att = a;
+      }
+      if (att < 0) {
+        MemoryContextSwitchTo(old);
+        MemoryContextDelete(mcxt);
+        // Fail closed: a renamed secret column must not start being stored silently.
+        ereport(ERROR, (errcode(ERRCODE_UNDEFINED_COLUMN),
+                        errmsg("registry_guard audit: ignored column \"%s\" of table %s no longer exists", name,
+                               RelationGetRelationName(rel)),
+                        errhint("Call audit.set_ignored_columns('%s', ...) with the table's current column names.",
+                                quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
+                                                           RelationGetRelationName(rel)))));
+      }
+      ignored[att] = true;
+      has_ignored = true;
+    }
+    ignored_names = PointerGetDatum(DatumGetArrayTypePCopy(PointerGetDatum(ignored_arr)));
+  }
+  FmgrInfo *col_to_jsonb = static_cast<FmgrInfo *>(palloc0(sizeof(FmgrInfo) * (natts + 1)));
+  MemoryContextSwitchTo(old);
+
+  e->mcxt = mcxt;
+  e->natts = natts;
+  e->nkeys = nkeys;
+  e->keys = keys;
+  e->key_att = key_att;
+  e->ignored = ignored;
+  e->has_ignored = has_ignored;
+  e->ignored_names = ignored_names;
+  e->col_to_jsonb = col_to_jsonb;
+  e->valid = true;
+  return e;
+}
+
+bool values_equal(Form_pg_attribute att, Datum a, bool anull, Datum b, bool bnull) {
+  if (anull || bnull) return anull && bnull;
+  if (datumIsEqual(a, b, att->attbyval, att->attlen)) return true;
+  if (att->attlen != -1) return false;
+  // Same content, different representation (e.g. toasted vs inline): compare detoasted bytes.
+  struct varlena *va = pg_detoast_datum_packed(reinterpret_cast<struct varlena *>(DatumGetPointer(a)));
+  struct varlena *vb = pg_detoast_datum_packed(reinterpret_cast<struct varlena *>(DatumGetPointer(b)));
+  Size la = VARSIZE_ANY_EXHDR(va), lb = VARSIZE_ANY_EXHDR(vb);
+  return la == lb && memcmp(VARDATA_ANY(va), VARDATA_ANY(vb), la) == 0;
+}
+
+// Appends the jsonb value `j` to an object under construction (after its key).
+void push_jsonb(JsonbParseState **st, Jsonb *j) {
+  JsonbValue v;
+  if (JB_ROOT_IS_SCALAR(j)) {
+    JsonbExtractScalar(&j->root, &v);
+    pushJsonbValue(st, WJB_VALUE, &v);
+    return;
+  }
+  JsonbIterator *it = JsonbIteratorInit(&j->root);
+  JsonbIteratorToken tok;
+  while ((tok = JsonbIteratorNext(&it, &v, false)) != WJB_DONE)
+    pushJsonbValue(st, tok, (tok == WJB_KEY || tok == WJB_VALUE || tok == WJB_ELEM) ? &v : nullptr);
+}
+
+Jsonb *row_image(RelEntry *e, Relation rel, HeapTuple tuple) {
+  if (!row_to_jsonb_ready) {
+    bind_to_jsonb(&row_to_jsonb, RECORDOID, -1, InvalidOid, TopMemoryContext);
+    row_to_jsonb_ready = true;
+  }
+  Datum row = heap_copy_tuple_as_datum(tuple, RelationGetDescr(rel));
+  Datum image = FunctionCall1Coll(&row_to_jsonb, InvalidOid, row);
+  if (e->has_ignored) image = DirectFunctionCall2(jsonb_delete_array, image, e->ignored_names);
+  return DatumGetJsonbP(image);
+}
+
+Datum row_trigger(FunctionCallInfo fcinfo) {
+  if (!CALLED_AS_TRIGGER(fcinfo))
+    ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+                    errmsg("audit.insert_update_delete_trigger() must be called as a trigger")));
+  TriggerData *td = reinterpret_cast<TriggerData *>(fcinfo->context);
+  if (!TRIGGER_FIRED_AFTER(td->tg_event) || !TRIGGER_FIRED_FOR_ROW(td->tg_event))
+    ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+                    errmsg("audit.insert_update_delete_trigger() must be an AFTER ... FOR EACH ROW trigger"),
+                    errhint("Use audit.enable_tracking(table) to create the audit triggers.")));
+  Relation rel = td->tg_relation;
+  RelEntry *e = relation_entry(rel);
+  if (e->nkeys == 0)
+    ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+                    errmsg("Table %s can not be audited because it has no primary key",
+                           RelationGetRelationName(rel)),
+                    errhint("Add a primary key, or call audit.disable_tracking() on the table.")));
+  Oid relid = RelationGetRelid(rel);
+  PendingVersion v;
+  memset(&v, 0, sizeof v);
+
+  if (TRIGGER_FIRED_BY_INSERT(td->tg_event)) {
+    v.op = OP_INSERT;
+    v.image = row_image(e, rel, td->tg_trigtuple);
+    record_id(relid, e->nkeys, e->keys, &v.image->root, nullptr, &v.record_id);
+    v.has_record_id = true;
+  } else if (TRIGGER_FIRED_BY_DELETE(td->tg_event)) {
+    v.op = OP_DELETE;
+    v.image = row_image(e, rel, td->tg_trigtuple);
+    record_id(relid, e->nkeys, e->keys, &v.image->root, nullptr, &v.old_record_id);
+    v.has_old_record_id = true;
+  } else if (TRIGGER_FIRED_BY_UPDATE(td->tg_event)) {
+    v.op = OP_UPDATE;
+    TupleDesc desc = RelationGetDescr(rel);
+    int natts = desc->natts;
+    Datum *ov = static_cast<Datum *>(palloc(sizeof(Datum) * natts));
+    Datum *nv = static_cast<Datum *>(palloc(sizeof(Datum) * natts));
+    bool *on = static_cast<bool *>(palloc(sizeof(bool) * natts));
+    bool *nn = static_cast<bool *>(palloc(sizeof(bool) * natts));
+    heap_deform_tuple(td->tg_trigtuple, desc, ov, on);
+    heap_deform_tuple(td->tg_newtuple, desc, nv, nn);
+    JsonbParseState *st = nullptr;
+    JsonbValue *delta = pushJsonbValue(&st, WJB_BEGIN_OBJECT, nullptr);
+    int nchanged = 0;
+    bool key_changed = false;
+    for (int i = 0; i < natts; i++) {
+      Form_pg_attribute att = TupleDescAttr(desc, i);
+      if (att->attisdropped || (i < e->natts && e->ignored[i])) continue;
+      if (values_equal(att, ov[i], on[i], nv[i], nn[i])) continue;
+      nchanged++;
+      for (int k = 0; k < e->nkeys; k++)
+        if (e->key_att[k] == i + 1) key_changed = true;
+      JsonbValue key;
+      key.type = jbvString;
+      key.val.string.val = NameStr(att->attname);
+      key.val.string.len = strlen(NameStr(att->attname));
+      pushJsonbValue(&st, WJB_KEY, &key);
+      if (on[i]) {
+        JsonbValue null;
+        null.type = jbvNull;
+        pushJsonbValue(&st, WJB_VALUE, &null);
+      } else {
+        FmgrInfo *f = &e->col_to_jsonb[i];
+        if (f->fn_oid == InvalidOid) bind_to_jsonb(f, att->atttypid, att->atttypmod, att->attcollation, e->mcxt);
+        push_jsonb(&st, DatumGetJsonbP(FunctionCall1Coll(f, InvalidOid, ov[i])));
+      }
+    }
+    delta = pushJsonbValue(&st, WJB_END_OBJECT, nullptr);
+    if (nchanged == 0) return PointerGetDatum(nullptr);  // nothing tracked changed: no version
+    v.old_delta = JsonbValueToJsonb(delta);
+    v.image = row_image(e, rel, td->tg_newtuple);
+    record_id(relid, e->nkeys, e->keys, &v.image->root, nullptr, &v.record_id);
+    v.has_record_id = v.has_old_record_id = true;
+    if (key_changed)
+      record_id(relid, e->nkeys, e->keys, &v.image->root, &v.old_delta->root, &v.old_record_id);
+    else
+      v.old_record_id = v.record_id;
+  } else {
+    ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+                    errmsg("audit.insert_update_delete_trigger() fired for an unexpected event")));
+  }
+  v.context_id = context_id(rel);
+  buffer_add(v);
+  return PointerGetDatum(nullptr);
+}
+
+Datum truncate_trigger(FunctionCallInfo fcinfo) {
+  if (!CALLED_AS_TRIGGER(fcinfo))
+    ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+                    errmsg("audit.truncate_trigger() must be called as a trigger")));
+  TriggerData *td = reinterpret_cast<TriggerData *>(fcinfo->context);
+  if (!TRIGGER_FIRED_BY_TRUNCATE(td->tg_event))
+    ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+                    errmsg("audit.truncate_trigger() must be an AFTER TRUNCATE trigger")));
+  PendingVersion v;
+  memset(&v, 0, sizeof v);
+  v.op = OP_TRUNCATE;
+  v.context_id = context_id(td->tg_relation);
+  buffer_add(v);
+  return PointerGetDatum(nullptr);
+}
+
+}  // namespace
+
+void forget_relation(Oid relid) {
+  if (!relations) return;
+  if (relid == InvalidOid) {
+    HASH_SEQ_STATUS s;
+    hash_seq_init(&s, relations);
+    for (RelEntry *e; (e = static_cast<RelEntry *>(hash_seq_search(&s)));) e->valid = false;
+    return;
+  }
+  RelEntry *e = static_cast<RelEntry *>(hash_search(relations, &relid, HASH_FIND, nullptr));
+  if (e) e->valid = false;  // rebuilt (and its memory freed) on next use, never under a caller
+}
+
+}  // namespace rg::audit
+
+RG_FUNCTION(rg_audit_row_trigger) {
+  return rg::pg([&] { return rg::audit::row_trigger(fcinfo); });
+}
+
+RG_FUNCTION(rg_audit_truncate_trigger) {
+  return rg::pg([&] { return rg::audit::truncate_trigger(fcinfo); });
+}
+
+// audit.invalidate_table_settings(regclass): every backend re-reads the table's settings.
+RG_FUNCTION(rg_audit_invalidate_table_settings) {
+  return rg::pg([&] {
+    CacheInvalidateRelcacheByRelid(PG_GETARG_OID(0));
+    PG_RETURN_VOID();
+  });
+}
