@@ -45,9 +45,18 @@ template <typename F> auto pg(F &&f) -> decltype(f()) {
   using R = decltype(f());
   MemoryContext ctx = CurrentMemoryContext;
   ErrorData *volatile edata = nullptr;
+  // A C++ exception must not unwind through PG_TRY's frame (PG_exception_stack would be left
+  // pointing at it): it is caught inside and re-thrown after PG_END_TRY.
+  std::exception_ptr cpp_error;
   if constexpr (std::is_void_v<R>) {
     PG_TRY();
-    { f(); }
+    {
+      try {
+        f();
+      } catch (...) {
+        cpp_error = std::current_exception();
+      }
+    }
     PG_CATCH();
     {
       MemoryContextSwitchTo(ctx);
@@ -56,10 +65,17 @@ template <typename F> auto pg(F &&f) -> decltype(f()) {
     }
     PG_END_TRY();
     if (edata) throw PgError(edata);
+    if (cpp_error) std::rethrow_exception(cpp_error);
   } else {
     std::optional<R> result;
     PG_TRY();
-    { result.emplace(f()); }
+    {
+      try {
+        result.emplace(f());
+      } catch (...) {
+        cpp_error = std::current_exception();
+      }
+    }
     PG_CATCH();
     {
       MemoryContextSwitchTo(ctx);
@@ -68,6 +84,7 @@ template <typename F> auto pg(F &&f) -> decltype(f()) {
     }
     PG_END_TRY();
     if (edata) throw PgError(edata);
+    if (cpp_error) std::rethrow_exception(cpp_error);
     return std::move(*result);
   }
 }

@@ -1,6 +1,7 @@
 // Module entry: PG_MODULE_MAGIC, _PG_init (settings of every concern) and guard.library_version().
 #include "pg_guard.hpp"
 #include "audit.hpp"
+#include "references_meta.hpp"
 #include "settings.hpp"
 
 extern "C" {
@@ -11,6 +12,7 @@ void _PG_init(void);
 void _PG_init(void) {
   rg::define_settings();
   rg::audit::init();  // statement-end flush of audit versions, cache invalidation
+  rg::refs::init();   // reference metadata invalidation, per-transaction verified keys
 }
 
 RG_FUNCTION(rg_library_version) { return CStringGetTextDatum(RG_VERSION); }

@@ -1,0 +1,108 @@
+// Declared references as the C++ triggers see them: metadata resolved from guard.reference,
+// cached per trigger with its SPI plans, plus the per-transaction set of verified keys.
+#pragma once
+
+#include <deque>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+#include <vector>
+
+#include "pg_guard.hpp"
+
+namespace rg::refs {
+
+enum class Action { NoAction, Restrict, Cascade, SetNull };
+
+// How a value of one column is turned into bytes (cache keys) and back into SQL parameters.
+struct ColumnType {
+  Oid type = InvalidOid;
+  int16 len = 0;
+  bool byval = false;
+  char align = 'i';
+  Oid output_fn = InvalidOid;
+};
+
+struct RefMeta {
+  std::string name;
+  Oid source_rel = InvalidOid, target_rel = InvalidOid;
+  std::string source_label, target_label;  // unqualified relation names, as native FK messages use
+  std::string source_sql, target_sql;      // schema-qualified, quoted, for queries
+  std::string source_col, target_col, tenant_col, target_tenant_col;
+  AttrNumber source_attnum = 0, tenant_attnum = 0, target_attnum = 0, target_tenant_attnum = 0;
+  bool source_is_array = true;
+  bool tenant_scoped = false;
+  ColumnType elem, tenant;
+  Action on_delete = Action::NoAction, on_update = Action::NoAction;
+  Oid source_owner = InvalidOid, target_owner = InvalidOid;
+  std::string source_key_sql;  // SQL text of "(pk cols)=(values)" for a row s of the source
+  std::string elem_eq, tenant_eq;  // OPERATOR(schema.=) of the element / tenant type
+  std::string elem_type_sql, elem_array_sql, tenant_type_sql, tenant_array_sql;  // qualified type names
+
+  // Prepared on first use and kept (SPI_keepplan); freed with the metadata.
+  SPIPlanPtr check_plan = nullptr;       // source side: which of $1 (elements) are missing; locks the rest
+  SPIPlanPtr key_exists_plan = nullptr;  // target side: does the key still exist (NO ACTION)
+  SPIPlanPtr referenced_plan = nullptr;  // target side: first referencing row, via the GIN index
+  SPIPlanPtr remove_plan = nullptr;      // target side: ON DELETE CASCADE
+  SPIPlanPtr set_null_plan = nullptr;    // target side: SET NULL
+  SPIPlanPtr rewrite_plan = nullptr;     // target side: ON UPDATE CASCADE
+
+  bool stale = false;  // set by the relcache callback; the next trigger call rebuilds
+  ~RefMeta();
+};
+
+void init();
+
+// The metadata for the reference a trigger belongs to (argument 0 is the reference name).
+// Must run inside SPI_connect.
+std::shared_ptr<RefMeta> meta_for_trigger(const Trigger *trigger);
+
+// Keys (tenant + element bytes) verified and locked FOR KEY SHARE by this transaction; valid
+// until the transaction ends, a subtransaction aborts, or a target row changes in this backend.
+class VerifiedKeys {
+public:
+  bool contains(std::string_view key) const { return keys_.count(key) != 0; }
+  void add(std::string_view key) {
+    if (contains(key)) return;
+    store_.emplace_back(key);
+    keys_.insert(std::string_view(store_.back()));
+  }
+  void clear() noexcept {
+    keys_.clear();
+    store_.clear();
+  }
+
+private:
+  std::deque<std::string> store_;
+  std::unordered_set<std::string_view> keys_;
+};
+VerifiedKeys &verified_keys(const RefMeta &meta);
+void forget_verified_keys() noexcept;
+
+// Appends the cache-key bytes of datum d of type t to out.
+void append_key_bytes(std::string &out, Datum d, const ColumnType &t);
+// Text form of a datum, for messages (may ereport: call inside rg::pg).
+std::string output_text(Datum d, const ColumnType &t);
+
+// Runs f as the owner of a relation with row security not forced, like native FK checks do:
+// a check must see every target row, whatever the inserting user may see.
+class AsOwner {
+public:
+  explicit AsOwner(Oid owner) {
+    GetUserIdAndSecContext(&saved_user_, &saved_context_);
+    SetUserIdAndSecContext(owner, saved_context_ | SECURITY_LOCAL_USERID_CHANGE | SECURITY_NOFORCE_RLS);
+  }
+  ~AsOwner() { SetUserIdAndSecContext(saved_user_, saved_context_); }
+  AsOwner(const AsOwner &) = delete;
+  AsOwner &operator=(const AsOwner &) = delete;
+
+private:
+  Oid saved_user_ = InvalidOid;
+  int saved_context_ = 0;
+};
+
+// Prepares sql with the given argument types and keeps the plan.
+SPIPlanPtr keep_plan(const std::string &sql, const std::vector<Oid> &argtypes);
+
+}  // namespace rg::refs
