@@ -102,8 +102,8 @@ void prepare_check_plan(RefMeta &m) {
   std::string sql;
   std::vector<Oid> types;
   if (m.tenant_scoped) {
-    sql = "SELECT e.i FROM pg_catalog.unnest($1::" + m.tenant_array_sql + ", $2::" + m.elem_array_sql +
-          ") WITH ORDINALITY AS e(c, v, i) WHERE NOT EXISTS (SELECT 1 FROM " + m.target_sql + " t WHERE t." +
+    sql = "SELECT e.i FROM ROWS FROM (pg_catalog.unnest($1::" + m.tenant_array_sql + "), pg_catalog.unnest($2::" +
+          m.elem_array_sql + ")) WITH ORDINALITY AS e(c, v, i) WHERE NOT EXISTS (SELECT 1 FROM " + m.target_sql + " t WHERE t." +
           quote_identifier(m.target_tenant_col.c_str()) + " " + m.tenant_eq + " e.c AND " + target_cond +
           " FOR KEY SHARE OF t) ORDER BY e.i";
     types = {get_array_type(m.tenant.type), get_array_type(m.elem.type)};
@@ -198,6 +198,9 @@ RG_FUNCTION(rg_reference_check_insert) {
   for (;;) {
     RowValues row;
     bool more = rg::pg([&] {
+      // A spilled tuplestore reads each tuple into row_ctx and the slot owns it: release it
+      // through the slot before the context goes.
+      ExecClearTuple(slot);
       MemoryContextReset(row_ctx);
       MemoryContext old = MemoryContextSwitchTo(row_ctx);
       bool got = tuplestore_gettupleslot(rows, true, false, slot);

@@ -594,7 +594,9 @@ BEGIN
   END IF;
   IF NOT r.report_only THEN
     EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', r.name, r.source_table);
-    EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', r.name || '_insert', r.source_table);
+    IF NOT r.is_deferrable THEN
+      EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', r.name || '_insert', r.source_table);
+    END IF;
     EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', r.name || '_on_delete', r.target_table);
     EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', r.name || '_on_update', r.target_table);
     EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', r.name || '_on_truncate', r.target_table);
