@@ -9,7 +9,13 @@ static void copy_text(char *dst, size_t cap, const std::string &src) {
   snprintf(dst, cap, "%s", src.c_str());
 }
 
+CppFailure &failure_slot() noexcept {
+  static CppFailure slot;
+  return slot;
+}
+
 void capture_failure(CppFailure &out) noexcept {
+  out = CppFailure{};
   try {
     throw;
   } catch (const PgError &e) {

@@ -2,6 +2,7 @@
 #include "pg_guard.hpp"
 #include "audit.hpp"
 #include "references_meta.hpp"
+#include "rls_claims.hpp"
 #include "settings.hpp"
 
 extern "C" {
@@ -13,6 +14,7 @@ void _PG_init(void) {
   rg::define_settings();
   rg::audit::init();  // statement-end flush of audit versions, cache invalidation
   rg::refs::init();   // reference metadata invalidation, per-transaction verified keys
+  rg::rls_claims_init();
 }
 
 RG_FUNCTION(rg_library_version) { return CStringGetTextDatum(RG_VERSION); }

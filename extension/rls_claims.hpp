@@ -1,0 +1,28 @@
+// The current request's identity (JWT claims, tenant) as the RLS helpers and others read it.
+#pragma once
+
+#include "pg_guard.hpp"
+
+namespace rg {
+
+// Everything the guard.* claim helpers return, resolved once per change of a source setting
+// or of the current role, and kept in a backend-lifetime memory context until the next change.
+struct RequestClaims {
+  Jsonb *claims = nullptr;        // request.jwt.claims, nullptr when unset or empty
+  bool has_uid = false;           // sub (legacy request.jwt.claim.sub first) is a UUID
+  pg_uuid_t uid{};
+  text *role = nullptr;           // role claim, nullptr when absent
+  text *email = nullptr;          // email claim, nullptr when absent
+  text *client_id = nullptr;      // tenant, nullptr when none (policies then fail closed)
+  const char *client_id_source = nullptr;  // "app.client_id", "jwt", "default" or nullptr
+  bool trusted = false;           // current role may select a tenant with app.client_id
+};
+
+// The claims of the current request. Cheap when nothing changed (two comparisons).
+// Throws PgError when request.jwt.claims is set but is not a JSON object.
+const RequestClaims &request_claims();
+
+// Registers the catalog invalidation callbacks (role membership decides trust). Call in _PG_init.
+void rls_claims_init();
+
+}  // namespace rg
