@@ -623,10 +623,10 @@ END $$;
 -- ==== end references ====
 
 -- ==== row-level security helpers (schema guard) ====
--- API roles may call the claim helpers directly (e.g. in SECURITY INVOKER functions behind
--- PostgREST), as they call auth.uid() on Supabase; the templates below are revoked from PUBLIC.
-GRANT USAGE ON SCHEMA guard TO PUBLIC;
-
+-- Policies call these helpers without USAGE on schema guard (names are resolved when the policy
+-- is created). To call them directly from API roles (e.g. in SECURITY INVOKER functions behind
+-- PostgREST), GRANT USAGE ON SCHEMA guard to those roles; guard.rls_report() then also checks
+-- what else in schema guard they can reach.
 -- Claim helpers (extension/rls_claims.cpp). STABLE: they read settings that do not change within
 -- a statement; PARALLEL SAFE: workers receive the leader's settings and role. Each returns NULL
 -- when its source is unset or empty, so a policy comparing with it fails closed; malformed

@@ -6,6 +6,7 @@ CREATE ROLE rls_h_anon NOLOGIN;
 CREATE ROLE rls_h_authenticated NOLOGIN;
 CREATE ROLE rls_h_authenticator NOLOGIN NOINHERIT IN ROLE rls_h_anon, rls_h_authenticated;
 CREATE ROLE rls_h_backend NOLOGIN;
+GRANT USAGE ON SCHEMA guard TO rls_h_anon, rls_h_authenticated, rls_h_authenticator, rls_h_backend;
 -- This file's API roles (the default is anon, authenticated).
 SET registry_guard.api_roles = 'rls_h_anon, rls_h_authenticated';
 SELECT guard.api_roles();
