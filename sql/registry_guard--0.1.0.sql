@@ -620,6 +620,34 @@ BEGIN
   UPDATE guard.reference g SET validated = true WHERE g.name = reference_name;
 END $$;
 
+-- Dropping a referencing or referenced table drops its references (as DROP TABLE ... CASCADE
+-- drops native FKs): the catalog row goes, and so do the triggers left on the other table.
+CREATE FUNCTION guard.reference_on_sql_drop() RETURNS event_trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  r guard.reference;
+  dropped oid[];
+BEGIN
+  SELECT array_agg(o.objid) INTO dropped FROM pg_catalog.pg_event_trigger_dropped_objects() o
+   WHERE o.classid = 'pg_catalog.pg_class'::regclass AND o.objsubid = 0;
+  IF dropped IS NULL OR to_regclass('guard.reference') IS NULL THEN RETURN; END IF;
+  FOR r IN SELECT * FROM guard.reference g
+            WHERE g.source_table::oid = ANY (dropped) OR g.target_table::oid = ANY (dropped) LOOP
+    IF NOT r.report_only AND NOT r.source_table::oid = ANY (dropped) THEN
+      EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', r.name, r.source_table);
+      EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', r.name || '_insert', r.source_table);
+    END IF;
+    IF NOT r.report_only AND NOT r.target_table::oid = ANY (dropped) THEN
+      EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', r.name || '_on_delete', r.target_table);
+      EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', r.name || '_on_update', r.target_table);
+      EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', r.name || '_on_truncate', r.target_table);
+    END IF;
+    DELETE FROM guard.reference g WHERE g.name = r.name;
+    RAISE NOTICE 'drop cascades to reference "%"', r.name;
+  END LOOP;
+END $$;
+CREATE EVENT TRIGGER guard_reference_on_sql_drop ON sql_drop EXECUTE FUNCTION guard.reference_on_sql_drop();
+
 -- ==== end references ====
 
 -- ==== row-level security helpers (schema guard) ====

@@ -209,11 +209,17 @@ INSERT INTO tree VALUES ('c', '{c}'), ('d', '{c,d}');
 DELETE FROM tree WHERE id = 'a';
 SELECT * FROM tree ORDER BY id;
 
+-- Dropping a table drops its references and the triggers left on the other table.
+DROP TABLE uses;
+SELECT name FROM guard.references ORDER BY name;
+SELECT count(*) AS triggers_left_on_codes FROM pg_trigger WHERE tgrelid = 'codes'::regclass;
+DELETE FROM codes;
+
 -- The catalog is dumped with the database (extension configuration table).
 SELECT 'guard.reference'::regclass::oid = ANY (e.extconfig) AS catalog_is_dumped
   FROM pg_extension e WHERE e.extname = 'registry_guard';
 
 SET client_min_messages = warning;
 DROP EXTENSION registry_guard CASCADE;
-DROP TABLE kpis, processes, data_products, codes, uses, bad_uses, t_processes, t_profiles, tree;
+DROP TABLE kpis, processes, data_products, codes, bad_uses, t_processes, t_profiles, tree;
 DROP ROLE rg_ref_user;
