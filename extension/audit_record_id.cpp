@@ -1,5 +1,5 @@
 // Record ids compatible with supa_audit 0.3.1 (UUID v5 over table oid + key values) and
-// audit.to_record_id(). SHA-1 comes from PostgreSQL's common/cryptohash, so no uuid-ossp.
+// audit.to_record_id(). SHA-1 is computed here, so uuid-ossp is not needed.
 #include "audit.hpp"
 #include "pg_guard.hpp"
 
@@ -10,16 +10,60 @@ namespace {
 const uint8 kNamespace[16] = {0xfd, 0x62, 0xbc, 0x3d, 0x8d, 0x6e, 0x43, 0xc2,
                               0x91, 0x9c, 0x80, 0x2b, 0xa3, 0x76, 0x22, 0x71};
 
+// SHA-1 (FIPS 180-4), computed here: through OpenSSL 3 every digest re-fetches the algorithm,
+// which costs more than the hash itself on the single-row path.
+struct Sha1 {
+  uint32 h[5] = {0x67452301u, 0xEFCDAB89u, 0x98BADCFEu, 0x10325476u, 0xC3D2E1F0u};
+  uint8 block[64];
+  size_t used = 0;
+  uint64 total = 0;
+
+  static uint32 rol(uint32 x, int n) { return (x << n) | (x >> (32 - n)); }
+  void compress(const uint8 *p) {
+    uint32 w[80];
+    for (int i = 0; i < 16; i++)
+      w[i] = (uint32)p[4 * i] << 24 | (uint32)p[4 * i + 1] << 16 | (uint32)p[4 * i + 2] << 8 | p[4 * i + 3];
+    for (int i = 16; i < 80; i++) w[i] = rol(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1);
+    uint32 a = h[0], b = h[1], c = h[2], d = h[3], e = h[4];
+    for (int i = 0; i < 80; i++) {
+      uint32 f, k;
+      if (i < 20) { f = (b & c) | (~b & d); k = 0x5A827999u; }
+      else if (i < 40) { f = b ^ c ^ d; k = 0x6ED9EBA1u; }
+      else if (i < 60) { f = (b & c) | (b & d) | (c & d); k = 0x8F1BBCDCu; }
+      else { f = b ^ c ^ d; k = 0xCA62C1D6u; }
+      uint32 t = rol(a, 5) + f + e + k + w[i];
+      e = d; d = c; c = rol(b, 30); b = a; a = t;
+    }
+    h[0] += a; h[1] += b; h[2] += c; h[3] += d; h[4] += e;
+  }
+  void update(const uint8 *p, size_t n) {
+    total += n;
+    while (n > 0) {
+      size_t take = Min(n, sizeof block - used);
+      memcpy(block + used, p, take);
+      used += take; p += take; n -= take;
+      if (used == sizeof block) { compress(block); used = 0; }
+    }
+  }
+  void final(uint8 out[20]) {
+    uint64 bits = total * 8;
+    uint8 pad = 0x80, zero = 0;
+    update(&pad, 1);
+    while (used != 56) update(&zero, 1);
+    uint8 len[8];
+    for (int i = 0; i < 8; i++) len[i] = (uint8)(bits >> (56 - 8 * i));
+    update(len, 8);
+    for (int i = 0; i < 5; i++)
+      for (int j = 0; j < 4; j++) out[4 * i + j] = (uint8)(h[i] >> (24 - 8 * j));
+  }
+};
+
 void uuid_v5(const char *name, size_t len, pg_uuid_t *out) {
   uint8 digest[20];
-  pg_cryptohash_ctx *ctx = pg_cryptohash_create(PG_SHA1);
-  if (pg_cryptohash_init(ctx) < 0 || pg_cryptohash_update(ctx, kNamespace, sizeof kNamespace) < 0 ||
-      pg_cryptohash_update(ctx, reinterpret_cast<const uint8 *>(name), len) < 0 ||
-      pg_cryptohash_final(ctx, digest, sizeof digest) < 0) {
-    pg_cryptohash_free(ctx);
-    ereport(ERROR, (errmsg("registry_guard audit: SHA-1 failed while computing a record id")));
-  }
-  pg_cryptohash_free(ctx);
+  Sha1 sha;
+  sha.update(kNamespace, sizeof kNamespace);
+  sha.update(reinterpret_cast<const uint8 *>(name), len);
+  sha.final(digest);
   memcpy(out->data, digest, UUID_LEN);
   out->data[6] = (out->data[6] & 0x0f) | 0x50;  // version 5
   out->data[8] = (out->data[8] & 0x3f) | 0x80;  // RFC 4122 variant

@@ -180,7 +180,7 @@ BEGIN
     IF kind NOT IN ('r', 'p') THEN
         RAISE EXCEPTION 'audit.enable_tracking: % is not a table (it is a %)', $1,
             CASE kind WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view' WHEN 'f' THEN 'foreign table'
-                      WHEN 'S' THEN 'sequence' WHEN 'i' THEN 'index' ELSE 'relation of kind ' || kind END
+                      WHEN 'S' THEN 'sequence' WHEN 'i' THEN 'index' ELSE 'relation of kind ' OPERATOR(pg_catalog.||) kind::text END
             USING HINT = 'Only ordinary and partitioned tables can be tracked; track the table(s) behind it.';
     END IF;
     IF audit.primary_key_columns($1) = ARRAY[]::text[] THEN
@@ -249,7 +249,386 @@ CREATE FUNCTION audit.is_tracked(regclass) RETURNS boolean
     SELECT pg_catalog.count(*) = 2 FROM pg_catalog.pg_trigger
      WHERE tgrelid = $1 AND tgname IN ('audit_i_u_d', 'audit_t')
 $$;
--- @@AUDIT_MORE@@
+-- ---- append-only ----
+CREATE FUNCTION audit.refuse_change() RETURNS trigger
+    LANGUAGE c AS 'MODULE_PATHNAME', 'rg_audit_refuse_change';
+CREATE FUNCTION audit.retention_window(boolean) RETURNS void
+    LANGUAGE c STRICT AS 'MODULE_PATHNAME', 'rg_audit_retention_window';
+REVOKE ALL ON FUNCTION audit.retention_window(boolean) FROM PUBLIC;
+DO $do$
+DECLARE
+    t text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['version_log', 'change_context', 'seal', 'checkpoint'] LOOP
+        EXECUTE pg_catalog.format('CREATE TRIGGER append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON audit.%I
+            FOR EACH STATEMENT EXECUTE FUNCTION audit.refuse_change()', t);
+        -- also under session_replication_role = replica
+        EXECUTE pg_catalog.format('ALTER TABLE audit.%I ENABLE ALWAYS TRIGGER append_only', t);
+    END LOOP;
+END
+$do$;
+
+-- ---- hash chain ----
+-- The text a version is hashed as: its row and its context row, in a fixed output format.
+CREATE FUNCTION audit.version_text(l audit.version_log, c audit.change_context) RETURNS text
+    LANGUAGE sql STABLE SET search_path = '' SET "TimeZone" = 'UTC' SET "DateStyle" = 'ISO, YMD'
+    SET "IntervalStyle" = 'postgres' SET extra_float_digits = '1' AS $$
+    SELECT $1::text OPERATOR(pg_catalog.||) coalesce($2::text, '')
+$$;
+
+-- Seals new versions into the chain: hash(n) = sha256(hash(n-1) || version_text(n)). Only
+-- versions whose transactions have all ended are sealed (ids are handed out before commit,
+-- so a lower id can still commit later); when other transactions are running it records a
+-- watermark and seals up to it on a later call. Returns how many versions it sealed.
+CREATE FUNCTION audit.seal() RETURNS bigint
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = '' AS $$
+DECLARE
+    last_id bigint;
+    called boolean;
+    snap pg_snapshot;
+    own xid8;
+    boundary bigint;
+    through bigint;
+    prev bytea;
+    r record;
+    n bigint := 0;
+BEGIN
+    LOCK TABLE audit.seal IN EXCLUSIVE MODE;  -- one sealer at a time; readers are not blocked
+    SELECT s.last_value, s.is_called INTO last_id, called FROM audit.record_version_id_seq s;
+    IF NOT called THEN last_id := 0; END IF;
+    -- Taken after reading the sequence: every id <= last_id belongs to a transaction that has
+    -- ended or is listed in this snapshot (the trigger has an xid before it takes ids).
+    snap := pg_catalog.pg_current_snapshot();
+    own := pg_catalog.pg_current_xact_id_if_assigned();
+    IF own IS NULL AND NOT EXISTS (SELECT FROM pg_catalog.pg_snapshot_xip(snap)) THEN
+        boundary := last_id;
+    ELSE
+        SELECT max(w.through_id) INTO boundary FROM audit.seal_watermark w
+         WHERE w.wait_xmax OPERATOR(pg_catalog.<=) pg_catalog.pg_snapshot_xmin(snap)
+           AND (own IS NULL OR w.wait_xmax OPERATOR(pg_catalog.<=) own);
+        INSERT INTO audit.seal_watermark(through_id, wait_xmax) VALUES (last_id, pg_catalog.pg_snapshot_xmax(snap));
+    END IF;
+    DELETE FROM audit.seal_watermark w WHERE w.through_id <= coalesce(boundary, 0);
+
+    SELECT s.id, s.hash INTO through, prev FROM audit.seal s ORDER BY s.id DESC LIMIT 1;
+    IF through IS NULL THEN
+        SELECT c.through_id, c.hash INTO through, prev FROM audit.checkpoint c ORDER BY c.id DESC LIMIT 1;
+    END IF;
+    through := coalesce(through, 0);
+    prev := coalesce(prev, '\x'::bytea);
+    IF boundary IS NULL OR boundary <= through THEN
+        RETURN 0;
+    END IF;
+    FOR r IN SELECT l.id, audit.version_text(l, c) AS t
+               FROM audit.version_log l LEFT JOIN audit.change_context c ON c.id = l.context_id
+              WHERE l.id > through AND l.id <= boundary ORDER BY l.id LOOP
+        prev := pg_catalog.sha256(prev OPERATOR(pg_catalog.||) pg_catalog.convert_to(r.t, 'UTF8'));
+        INSERT INTO audit.seal(id, hash) VALUES (r.id, prev);
+        n := n + 1;
+    END LOOP;
+    RETURN n;
+END;
+$$;
+REVOKE ALL ON FUNCTION audit.seal() FROM PUBLIC;
+
+-- The chain's head, to keep outside the database (e.g. in the sync run log): a superuser who
+-- rewrites history and recomputes the chain is caught by comparing heads.
+CREATE FUNCTION audit.seal_head(OUT id bigint, OUT hash bytea) RETURNS record
+    LANGUAGE sql STABLE SET search_path = '' AS $$
+    SELECT * FROM (SELECT s.id, s.hash FROM audit.seal s ORDER BY s.id DESC LIMIT 1) h
+    UNION ALL
+    SELECT * FROM (SELECT c.through_id, c.hash FROM audit.checkpoint c ORDER BY c.id DESC LIMIT 1) k
+    LIMIT 1
+$$;
+
+-- Recomputes the chain from the last retention checkpoint and names the first version that
+-- was changed, deleted or inserted behind the triggers' back.
+CREATE FUNCTION audit.verify(OUT ok boolean, OUT checked bigint, OUT first_bad_id bigint, OUT problem text,
+                             OUT unsealed bigint) RETURNS record
+    LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = '' AS $$
+DECLARE
+    start_id bigint;
+    prev bytea;
+    head bigint;
+    r record;
+BEGIN
+    checked := 0;
+    SELECT c.through_id, c.hash INTO start_id, prev FROM audit.checkpoint c ORDER BY c.id DESC LIMIT 1;
+    start_id := coalesce(start_id, 0);
+    prev := coalesce(prev, '\x'::bytea);
+    SELECT max(s.id) INTO head FROM audit.seal s;
+    head := greatest(coalesce(head, start_id), start_id);
+    SELECT count(*) INTO unsealed FROM audit.version_log l WHERE l.id > head;
+    SELECT min(l.id) INTO first_bad_id FROM audit.version_log l WHERE l.id <= start_id;
+    IF first_bad_id IS NOT NULL THEN
+        ok := false;
+        problem := pg_catalog.format('version %s was inserted: it is older than retention checkpoint %s', first_bad_id, start_id);
+        RETURN;
+    END IF;
+    FOR r IN SELECT coalesce(l.id, s.id) AS id, l.id IS NOT NULL AS has_row, s.id IS NOT NULL AS has_seal,
+                    s.hash, CASE WHEN l.id IS NOT NULL THEN audit.version_text(l, c) END AS t
+               FROM (SELECT * FROM audit.version_log v WHERE v.id > start_id AND v.id <= head) l
+               FULL JOIN (SELECT * FROM audit.seal x WHERE x.id > start_id) s ON s.id = l.id
+               LEFT JOIN audit.change_context c ON c.id = l.context_id
+              ORDER BY 1 LOOP
+        IF NOT r.has_seal THEN
+            ok := false; first_bad_id := r.id;
+            problem := pg_catalog.format('version %s was inserted: it is inside the sealed range but not in the chain', r.id);
+            RETURN;
+        END IF;
+        IF NOT r.has_row THEN
+            ok := false; first_bad_id := r.id;
+            problem := pg_catalog.format('version %s was deleted: it is in the chain but no longer in audit.version_log', r.id);
+            RETURN;
+        END IF;
+        prev := pg_catalog.sha256(prev OPERATOR(pg_catalog.||) pg_catalog.convert_to(r.t, 'UTF8'));
+        IF prev OPERATOR(pg_catalog.<>) r.hash THEN
+            ok := false; first_bad_id := r.id;
+            problem := pg_catalog.format('version %s was changed: its content no longer matches its seal', r.id);
+            RETURN;
+        END IF;
+        checked := checked + 1;
+    END LOOP;
+    ok := true;
+END;
+$$;
+
+-- Retention: removes sealed versions older than the cut-off (a prefix of the chain) and
+-- records a checkpoint holding the hash of the last removed one, so verify() still works.
+CREATE FUNCTION audit.prune(older_than timestamptz) RETURNS bigint
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = '' AS $$
+DECLARE
+    sealed_max bigint;
+    through bigint;
+    last_checkpoint bigint;
+    h bytea;
+    n bigint;
+BEGIN
+    IF older_than IS NULL THEN
+        RAISE EXCEPTION 'audit.prune: the cut-off must not be NULL' USING HINT = 'e.g. audit.prune(now() - interval ''2 years'')';
+    END IF;
+    LOCK TABLE audit.seal IN EXCLUSIVE MODE;
+    SELECT max(s.id) INTO sealed_max FROM audit.seal s;
+    SELECT max(c.through_id) INTO last_checkpoint FROM audit.checkpoint c;
+    IF sealed_max IS NULL THEN
+        RETURN 0;  -- nothing sealed: only sealed versions are ever removed
+    END IF;
+    SELECT coalesce(min(l.id) - 1, sealed_max) INTO through
+      FROM audit.version_log l WHERE l.id <= sealed_max AND l.ts >= older_than;
+    through := least(through, sealed_max);
+    SELECT s.id, s.hash INTO through, h FROM audit.seal s WHERE s.id <= through ORDER BY s.id DESC LIMIT 1;
+    IF through IS NULL OR through <= coalesce(last_checkpoint, 0) THEN
+        RETURN 0;
+    END IF;
+    PERFORM audit.retention_window(true);
+    DELETE FROM audit.version_log l WHERE l.id <= through;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    DELETE FROM audit.seal s WHERE s.id <= through;
+    PERFORM audit.retention_window(false);
+    INSERT INTO audit.checkpoint(through_id, hash, rows_pruned, cutoff) VALUES (through, h, n, older_than);
+    RETURN n;
+END;
+$$;
+REVOKE ALL ON FUNCTION audit.prune(timestamptz) FROM PUBLIC;
+
+-- ---- queries ----
+-- Every version of one record, found by schema, table name and key values (not by OID:
+-- OIDs change on restore, record ids change when the key columns change, e.g. tenancy).
+CREATE FUNCTION audit.history(table_schema text, table_name text, key jsonb)
+    RETURNS SETOF audit.record_version
+    LANGUAGE plpgsql STABLE SET search_path = '' AS $$
+DECLARE
+    cols text[];
+BEGIN
+    IF key IS NULL OR pg_catalog.jsonb_typeof(key) <> 'object' OR key = '{}'::jsonb THEN
+        RAISE EXCEPTION 'audit.history: key must be a JSON object of key column values, got %', coalesce(key::text, 'NULL')
+            USING HINT = 'e.g. audit.history(''public'', ''kpis'', ''{"id": "kpi_1"}'')';
+    END IF;
+    -- Key columns in the table's column order (as supa_audit hashes them) while it exists.
+    SELECT pg_catalog.array_agg(k ORDER BY a.attnum NULLS LAST, k) INTO cols
+      FROM pg_catalog.jsonb_object_keys(key) k
+      LEFT JOIN pg_catalog.pg_attribute a
+        ON a.attrelid = pg_catalog.to_regclass(pg_catalog.quote_ident($1) || '.' || pg_catalog.quote_ident($2))
+       AND a.attname = k AND a.attnum > 0 AND NOT a.attisdropped;
+    IF pg_catalog.array_length(cols, 1) > 8 THEN
+        RAISE EXCEPTION 'audit.history: at most 8 key columns, got %', pg_catalog.array_length(cols, 1);
+    END IF;
+    RETURN QUERY
+    WITH oids AS (
+        SELECT DISTINCT c.table_oid FROM audit.change_context c WHERE c.table_schema = $1 AND c.table_name = $2
+    ), subsets AS (  -- every subset of the key columns: the key the table had at the time
+        SELECT ARRAY(SELECT cols[i] FROM pg_catalog.generate_subscripts(cols, 1) i
+                      WHERE (m >> (i - 1)) & 1 = 1 ORDER BY i) AS sub
+          FROM pg_catalog.generate_series(1, (1 << pg_catalog.array_length(cols, 1)) - 1) m
+    ), candidates AS (
+        SELECT audit.to_record_id(o.table_oid, s.sub, key) AS rid, s.sub FROM oids o, subsets s
+    )
+    SELECT DISTINCT ON (v.id) v.*
+      FROM candidates cand
+      JOIN audit.record_version v
+        ON v.record_id = cand.rid
+        OR (v.old_record_id = cand.rid AND v.old_record_id IS DISTINCT FROM v.record_id)
+     WHERE v.table_schema = $1 AND v.table_name = $2
+       AND NOT EXISTS (  -- the version really holds these key values (no subset collision)
+           SELECT FROM pg_catalog.unnest(cand.sub) c
+            WHERE (CASE WHEN v.record_id = cand.rid THEN v.record ELSE v.old_record END) ->> c
+                  IS DISTINCT FROM key ->> c)
+     ORDER BY v.id;
+END;
+$$;
+
+CREATE FUNCTION audit.history(tbl regclass, key jsonb) RETURNS SETOF audit.record_version
+    LANGUAGE sql STABLE SET search_path = '' AS $$
+    SELECT h.* FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace,
+           audit.history(n.nspname::text, c.relname::text, $2) h
+     WHERE c.oid = $1
+$$;
+
+-- One record as it was at a point in time (NULL: it did not exist, or was not yet tracked).
+CREATE FUNCTION audit.record_as_of(tbl regclass, key jsonb, at timestamptz) RETURNS jsonb
+    LANGUAGE sql STABLE SET search_path = '' AS $$
+    WITH last AS (
+        SELECT h.* FROM audit.history($1, $2) h WHERE h.ts <= $3 ORDER BY h.id DESC LIMIT 1
+    )
+    SELECT CASE WHEN l.op IN ('INSERT', 'UPDATE')
+                 AND NOT EXISTS (SELECT FROM pg_catalog.jsonb_object_keys($2) k
+                                  WHERE l.record ->> k IS DISTINCT FROM $2 ->> k)
+                 AND NOT EXISTS (SELECT FROM audit.record_version t
+                                  WHERE t.op = 'TRUNCATE' AND t.table_schema = l.table_schema
+                                    AND t.table_name = l.table_name AND t.id > l.id AND t.ts <= $3)
+                THEN l.record END
+      FROM last l
+$$;
+
+-- A whole table as it was at a point in time, as far as the audit trail knows it (rows
+-- never changed while tracked have no version and are not included).
+CREATE FUNCTION audit.table_as_of(tbl regclass, at timestamptz) RETURNS SETOF jsonb
+    LANGUAGE sql STABLE SET search_path = '' AS $$
+    WITH t AS (
+        SELECT n.nspname AS s, c.relname AS r FROM pg_catalog.pg_class c
+          JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = $1
+    ), v AS (
+        SELECT rv.* FROM audit.record_version rv, t
+         WHERE rv.table_schema = t.s AND rv.table_name = t.r AND rv.ts <= $2
+    )
+    SELECT v.record FROM v
+     WHERE v.op IN ('INSERT', 'UPDATE')
+       AND NOT EXISTS (SELECT FROM v w WHERE w.id > v.id
+                          AND (w.op = 'TRUNCATE' OR w.old_record_id = v.record_id OR w.record_id = v.record_id))
+     ORDER BY v.id
+$$;
+
+-- What changed between two versions' states (a DELETE's state is "no row"), column by column.
+CREATE FUNCTION audit.diff(from_version bigint, to_version bigint)
+    RETURNS TABLE(column_name text, old_value jsonb, new_value jsonb)
+    LANGUAGE plpgsql STABLE SET search_path = '' AS $$
+DECLARE
+    a jsonb;
+    b jsonb;
+BEGIN
+    IF NOT EXISTS (SELECT FROM audit.version_log l WHERE l.id = from_version) THEN
+        RAISE EXCEPTION 'audit.diff: version % does not exist', from_version;
+    END IF;
+    IF NOT EXISTS (SELECT FROM audit.version_log l WHERE l.id = to_version) THEN
+        RAISE EXCEPTION 'audit.diff: version % does not exist', to_version;
+    END IF;
+    SELECT v.record INTO a FROM audit.record_version v WHERE v.id = from_version;
+    SELECT v.record INTO b FROM audit.record_version v WHERE v.id = to_version;
+    RETURN QUERY
+    SELECT k, a -> k, b -> k
+      FROM (SELECT pg_catalog.jsonb_object_keys(coalesce(a, '{}')) UNION
+            SELECT pg_catalog.jsonb_object_keys(coalesce(b, '{}'))) keys(k)
+     WHERE (a -> k) IS DISTINCT FROM (b -> k)
+     ORDER BY k;
+END;
+$$;
+
+-- What one version changed (old_record -> record).
+CREATE FUNCTION audit.diff(version bigint) RETURNS TABLE(column_name text, old_value jsonb, new_value jsonb)
+    LANGUAGE plpgsql STABLE SET search_path = '' AS $$
+DECLARE
+    v record;
+BEGIN
+    SELECT rv.record, rv.old_record INTO v FROM audit.record_version rv WHERE rv.id = version;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'audit.diff: version % does not exist', version;
+    END IF;
+    RETURN QUERY
+    SELECT k, v.old_record -> k, v.record -> k
+      FROM (SELECT pg_catalog.jsonb_object_keys(coalesce(v.old_record, '{}')) UNION
+            SELECT pg_catalog.jsonb_object_keys(coalesce(v.record, '{}'))) keys(k)
+     WHERE (v.old_record -> k) IS DISTINCT FROM (v.record -> k)
+     ORDER BY k;
+END;
+$$;
+
+-- Puts a record back to its state at a version (for a DELETE: as it was before it), by key,
+-- as the calling user (its rights and RLS apply). The restore is itself audited. Ignored
+-- columns were never stored: they keep their current value (or default, when re-inserted).
+CREATE FUNCTION audit.restore(version bigint) RETURNS text
+    LANGUAGE plpgsql VOLATILE SET search_path = '' AS $$
+DECLARE
+    v record;
+    rec jsonb;
+    tbl regclass;
+    pk text[];
+    cols text[];
+    setcols text[];
+    current_row jsonb;
+    inserted boolean;
+BEGIN
+    SELECT rv.op, rv.record, rv.old_record, rv.table_schema, rv.table_name INTO v
+      FROM audit.record_version rv WHERE rv.id = version;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'audit.restore: version % does not exist', version;
+    END IF;
+    IF v.op = 'TRUNCATE' THEN
+        RAISE EXCEPTION 'audit.restore: version % is a TRUNCATE, which holds no record', version
+            USING HINT = 'Restore the records from their own versions (audit.table_as_of shows them).';
+    END IF;
+    rec := CASE WHEN v.op = 'DELETE' THEN v.old_record ELSE v.record END;
+    tbl := pg_catalog.to_regclass(pg_catalog.quote_ident(v.table_schema) || '.' || pg_catalog.quote_ident(v.table_name));
+    IF tbl IS NULL THEN
+        RAISE EXCEPTION 'audit.restore: table %.% no longer exists', pg_catalog.quote_ident(v.table_schema),
+            pg_catalog.quote_ident(v.table_name);
+    END IF;
+    pk := audit.primary_key_columns(tbl);
+    IF pk = ARRAY[]::text[] THEN
+        RAISE EXCEPTION 'audit.restore: table % has no primary key to restore by', tbl;
+    END IF;
+    SELECT pg_catalog.array_agg(a.attname::text ORDER BY a.attnum) INTO cols
+      FROM pg_catalog.pg_attribute a
+     WHERE a.attrelid = tbl AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
+       AND rec ? a.attname;
+    setcols := ARRAY(SELECT c FROM pg_catalog.unnest(cols) c WHERE c <> ALL(pk));
+    -- Already in that state: write nothing.
+    EXECUTE pg_catalog.format('SELECT pg_catalog.to_jsonb(t) FROM %s t WHERE (%s) = (SELECT %s FROM pg_catalog.jsonb_populate_record(NULL::%s, $1) r)',
+        tbl,
+        (SELECT pg_catalog.string_agg('t.' || pg_catalog.quote_ident(c), ', ') FROM pg_catalog.unnest(pk) c),
+        (SELECT pg_catalog.string_agg('r.' || pg_catalog.quote_ident(c), ', ') FROM pg_catalog.unnest(pk) c),
+        tbl)
+    INTO current_row USING rec;
+    IF current_row IS NOT NULL AND NOT EXISTS (
+        SELECT FROM pg_catalog.unnest(cols) c WHERE (current_row -> c) IS DISTINCT FROM (rec -> c)) THEN
+        RETURN 'unchanged';
+    END IF;
+    EXECUTE pg_catalog.format(
+        'INSERT INTO %s AS t (%s) SELECT %s FROM pg_catalog.jsonb_populate_record(NULL::%s, $1) r
+         ON CONFLICT (%s) DO %s RETURNING (t.xmax = 0)',
+        tbl,
+        (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(c), ', ') FROM pg_catalog.unnest(cols) c),
+        (SELECT pg_catalog.string_agg('r.' || pg_catalog.quote_ident(c), ', ') FROM pg_catalog.unnest(cols) c),
+        tbl,
+        (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(c), ', ') FROM pg_catalog.unnest(pk) c),
+        CASE WHEN pg_catalog.cardinality(setcols) = 0 THEN 'NOTHING'
+             ELSE pg_catalog.format('UPDATE SET (%s) = ROW(%s)',
+                  (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(c), ', ') FROM pg_catalog.unnest(setcols) c),
+                  (SELECT pg_catalog.string_agg('excluded.' || pg_catalog.quote_ident(c), ', ')
+                     FROM pg_catalog.unnest(setcols) c)) END)
+    INTO inserted USING rec;
+    RETURN CASE WHEN inserted THEN 'inserted' ELSE 'updated' END;
+END;
+$$;
 -- ==== end audit trail ====
 
 -- ==== references (schema guard) ====

@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# Audit trail benchmark: 100k registry-like rows (text id, text, text[], jsonb, int).
+# Bulk UPDATE of every row and a 2-client pgbench single-row UPDATE, each with no trigger,
+# with a PL/pgSQL reference trigger doing what supa_audit 0.3.1 does, and with ours; plus the
+# floor (the bare UPDATE + a bulk INSERT ... SELECT of the same audit rows into a
+# supa_audit-shaped table) and the audit storage per 100k changes. Prints ratios.
+# Usage: bench/audit.sh [rows] [pgbench-seconds]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROWS=${1:-100000}
+SECS=${2:-15}
+. test/lib/pgcluster.sh
+trap pgc_stop EXIT INT TERM
+PGC_SHARED_BUFFERS=1GB pgc_start rg-bench-audit >/dev/null
+q() { psql -X -q -v ON_ERROR_STOP=1 -At "$@"; }
+
+q <<'SQL'
+CREATE EXTENSION registry_guard;
+CREATE EXTENSION "uuid-ossp";
+-- The reference: supa_audit 0.3.1's design (row trigger in PL/pgSQL, two jsonb images, its
+-- four indexes), in its own schema so it can run next to ours.
+CREATE SCHEMA ref;
+CREATE TABLE ref.record_version(
+    id bigserial PRIMARY KEY, record_id uuid, old_record_id uuid, op text NOT NULL,
+    ts timestamptz NOT NULL DEFAULT now(), table_oid oid NOT NULL, table_schema name NOT NULL,
+    table_name name NOT NULL, record jsonb, old_record jsonb);
+CREATE INDEX ON ref.record_version(record_id) WHERE record_id IS NOT NULL;
+CREATE INDEX ON ref.record_version(old_record_id) WHERE old_record_id IS NOT NULL;
+CREATE INDEX ON ref.record_version USING brin(ts);
+CREATE INDEX ON ref.record_version(table_oid);
+CREATE FUNCTION ref.to_record_id(entity_oid oid, pkey_cols text[], rec jsonb) RETURNS uuid
+    LANGUAGE sql STABLE AS $$
+    SELECT CASE WHEN rec IS NULL THEN NULL WHEN pkey_cols = ARRAY[]::text[] THEN uuid_generate_v4()
+           ELSE (SELECT uuid_generate_v5('fd62bc3d-8d6e-43c2-919c-802ba3762271',
+                        (jsonb_build_array(to_jsonb($1)) || jsonb_agg($3 ->> key_))::text)
+                   FROM unnest($2) x(key_)) END $$;
+CREATE FUNCTION ref.trigger() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER AS $$
+DECLARE
+    pkey_cols text[] = audit.primary_key_columns(TG_RELID);
+    record_jsonb jsonb = to_jsonb(new);
+    record_id uuid = ref.to_record_id(TG_RELID, pkey_cols, record_jsonb);
+    old_record_jsonb jsonb = to_jsonb(old);
+    old_record_id uuid = ref.to_record_id(TG_RELID, pkey_cols, old_record_jsonb);
+BEGIN
+    INSERT INTO ref.record_version(record_id, old_record_id, op, table_oid, table_schema, table_name, record, old_record)
+    SELECT record_id, old_record_id, TG_OP, TG_RELID, TG_TABLE_SCHEMA, TG_TABLE_NAME, record_jsonb, old_record_jsonb;
+    RETURN coalesce(new, old);
+END $$;
+CREATE TABLE ref.floor (LIKE ref.record_version INCLUDING ALL);
+SQL
+
+make_table() {  # fresh table public.reg with $ROWS rows
+  q <<SQL
+DROP TABLE IF EXISTS public.reg;
+CREATE TABLE public.reg(id text PRIMARY KEY, name text NOT NULL, tags text[], meta jsonb, n int NOT NULL);
+INSERT INTO public.reg
+SELECT 'kpi_' || g, 'Registry entry ' || g, ARRAY['finance', 'tag_' || (g % 50), 'q' || (g % 4)],
+       jsonb_build_object('owner', 'team_' || (g % 20), 'thresholds',
+                          jsonb_build_array(jsonb_build_object('green', g % 100, 'red', g % 7))),
+       g % 1000
+  FROM generate_series(1, $ROWS) g;
+VACUUM ANALYZE public.reg;
+SQL
+}
+timed() {  # prints the milliseconds one statement takes
+  psql -X -q -v ON_ERROR_STOP=1 -At -c 'CHECKPOINT' -c '\timing on' -c "$1" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | tail -1
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+UPD="UPDATE public.reg SET n = n + 1"
+
+make_table
+t_none=$(timed "$UPD")
+t_floor_ins=$(timed "INSERT INTO ref.floor(record_id, old_record_id, op, table_oid, table_schema, table_name, record, old_record)
+  SELECT ref.to_record_id('public.reg'::regclass, '{id}', to_jsonb(r)), ref.to_record_id('public.reg'::regclass, '{id}', to_jsonb(r)),
+         'UPDATE', 'public.reg'::regclass, 'public', 'reg', to_jsonb(r), to_jsonb(r) FROM public.reg r")
+t_floor=$(awk -v a="$t_none" -v b="$t_floor_ins" 'BEGIN { print a + b }')
+
+make_table
+q -c "CREATE TRIGGER ref_audit AFTER INSERT OR UPDATE OR DELETE ON public.reg FOR EACH ROW EXECUTE FUNCTION ref.trigger()"
+t_ref=$(timed "$UPD")
+ref_bytes=$(q -c "SELECT pg_total_relation_size('ref.record_version')")
+
+make_table
+q -c "SELECT audit.enable_tracking('public.reg')"
+t_ours=$(timed "$UPD")
+ours_versions=$(q -c "SELECT count(*) FROM audit.version_log")
+ours_bytes=$(q -c "SELECT pg_total_relation_size('audit.version_log') + pg_total_relation_size('audit.change_context')")
+
+echo "== bulk UPDATE of $ROWS rows (ms; ratio to no trigger)"
+printf '  %-34s %10.1f  1.00x\n' "no trigger" "$t_none"
+printf '  %-34s %10.1f  %sx\n' "floor (UPDATE + bulk INSERT rows)" "$t_floor" "$(ratio "$t_floor" "$t_none")"
+printf '  %-34s %10.1f  %sx\n' "PL/pgSQL supa_audit-style trigger" "$t_ref" "$(ratio "$t_ref" "$t_none")"
+printf '  %-34s %10.1f  %sx   (target <= 4x, stretch <= 2.5x)\n' "registry_guard (C++)" "$t_ours" "$(ratio "$t_ours" "$t_none")"
+echo "  versions written by ours: $ours_versions"
+echo "== audit storage per $ROWS changes (table + indexes)"
+printf '  %-34s %8.1f MB\n' "PL/pgSQL supa_audit-style" "$(awk -v b="$ref_bytes" 'BEGIN { print b / 1048576 }')"
+printf '  %-34s %8.1f MB  (%sx)\n' "registry_guard" "$(awk -v b="$ours_bytes" 'BEGIN { print b / 1048576 }')" "$(ratio "$ours_bytes" "$ref_bytes")"
+
+# pgbench: 2 clients, single-row UPDATE by random id.
+script=$(mktemp); chmod 644 "$script"
+cat >"$script" <<PGB
+\set r random(1, $ROWS)
+UPDATE public.reg SET n = n + 1 WHERE id = 'kpi_' || :r;
+PGB
+tps() { pgbench -n -M prepared -c 2 -j 2 -T "$SECS" -f "$script" 2>/dev/null | sed -n 's/^tps = \([0-9.]*\).*/\1/p'; }
+make_table
+p_none=$(tps)
+q -c "CREATE TRIGGER ref_audit AFTER INSERT OR UPDATE OR DELETE ON public.reg FOR EACH ROW EXECUTE FUNCTION ref.trigger()"
+p_ref=$(tps)
+q -c "DROP TRIGGER ref_audit ON public.reg" -c "SELECT audit.enable_tracking('public.reg')"
+p_ours=$(tps)
+rm -f "$script"
+pct() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f%%", 100 * a / b }'; }
+echo "== pgbench, 2 clients, single-row UPDATE, ${SECS}s each (tps; share of no trigger)"
+printf '  %-34s %10.0f  100%%\n' "no trigger" "$p_none"
+printf '  %-34s %10.0f  %s\n' "PL/pgSQL supa_audit-style trigger" "$p_ref" "$(pct "$p_ref" "$p_none")"
+printf '  %-34s %10.0f  %s   (target >= 60%%, stretch >= 70%%)\n' "registry_guard (C++)" "$p_ours" "$(pct "$p_ours" "$p_none")"

@@ -1,0 +1,172 @@
+-- Our additions to the supa_audit model: actors, changed columns, ignored columns, no-op
+-- updates, bad input, queries (history, as-of, diff, restore), append-only, hash chain.
+CREATE EXTENSION registry_guard;
+CREATE TABLE public.kpis(
+    id text PRIMARY KEY, name text NOT NULL, tags text[], thresholds jsonb DEFAULT '[]',
+    secret text, updated_at timestamptz DEFAULT now(), n int);
+SELECT audit.enable_tracking('public.kpis', ARRAY['secret', 'updated_at']);
+
+-- Actors: JWT claims (request.jwt.claims), legacy per-claim settings, roles, settings.
+BEGIN;
+SET LOCAL request.jwt.claims = '{"sub": "3b241101-e2bb-4255-8caf-4136c566a962", "role": "authenticated", "email": "ana@example.com"}';
+SET LOCAL application_name = 'admin-console';
+INSERT INTO public.kpis(id, name, tags, secret) VALUES ('kpi_1', 'Revenue', '{finance}', 's3cr3t');
+COMMIT;
+BEGIN;
+SET LOCAL request.jwt.claims = '{"sub": "service-worker", "role": "service_role"}';
+SET LOCAL registry_guard.actor = 'registry-sync apply';
+SET LOCAL registry_guard.sync_run_id = '7';
+UPDATE public.kpis SET name = 'Net revenue', thresholds = '[{"green": 10}]', secret = 'other' WHERE id = 'kpi_1';
+COMMIT;
+BEGIN;
+SET LOCAL request.jwt.claim.sub = '9f1c8a52-0d6e-4c7e-9d53-0b9a4d7a1f11';
+SET LOCAL request.jwt.claim.role = 'authenticated';
+UPDATE public.kpis SET n = 1 WHERE id = 'kpi_1';
+COMMIT;
+SELECT op, record, old_record, changed_columns, jwt_sub, jwt_role, jwt_email, auth_uid_of_sub, actor,
+       sync_run_id, application_name, db_role, txid_ok
+  FROM (SELECT v.*, c.auth_uid AS auth_uid_of_sub, v.txid > 0 AS txid_ok
+          FROM audit.record_version v JOIN audit.version_log l USING (id)
+          JOIN audit.change_context c ON c.id = l.context_id) v
+ ORDER BY id;
+
+-- Ignored columns are never stored; an UPDATE that changes only them, or nothing, writes no version.
+UPDATE public.kpis SET secret = 'rotated', updated_at = now() + interval '1 day';
+UPDATE public.kpis SET name = name;
+SELECT count(*) AS versions, count(*) FILTER (WHERE record::text LIKE '%s3cr3t%' OR record::text LIKE '%rotated%'
+                                                OR old_record::text LIKE '%secret%') AS secrets_stored
+  FROM audit.record_version;
+
+-- Malformed claims: the change is refused with a clear error, nothing is written.
+SET request.jwt.claims = '{"sub": ';
+UPDATE public.kpis SET n = 2;
+SET request.jwt.claims = '["not", "an", "object"]';
+UPDATE public.kpis SET n = 2;
+RESET request.jwt.claims;
+SELECT n FROM public.kpis;
+
+-- Bad input to enable/disable tracking.
+CREATE VIEW public.kpi_view AS SELECT * FROM public.kpis;
+SELECT audit.enable_tracking('public.kpi_view');
+SELECT audit.enable_tracking('public.no_such_table');
+CREATE TABLE public.nokey(a int);
+SELECT audit.enable_tracking('public.nokey');
+SELECT audit.enable_tracking('public.kpis');  -- tracking twice: no-op
+SELECT tgname FROM pg_trigger WHERE tgrelid = 'public.kpis'::regclass ORDER BY 1;
+SELECT audit.set_ignored_columns('public.kpis', ARRAY['no_such_column']);
+SELECT audit.set_ignored_columns('public.kpis', ARRAY['id']);
+SELECT audit.is_tracked('public.nokey'), audit.is_tracked('public.kpis');
+SELECT count(*) AS nothing_half_installed FROM pg_trigger WHERE tgrelid = 'public.nokey'::regclass;
+
+-- Versions of an aborted subtransaction are discarded; COPY is audited.
+BEGIN;
+INSERT INTO public.kpis(id, name) VALUES ('kpi_2', 'Margin');
+SAVEPOINT s;
+INSERT INTO public.kpis(id, name) VALUES ('kpi_3', 'Never');
+ROLLBACK TO SAVEPOINT s;
+COPY public.kpis(id, name, tags) FROM STDIN;
+kpi_4	Cost	{finance,cost}
+\.
+COMMIT;
+SELECT op, record ->> 'id' AS id FROM audit.record_version WHERE op = 'INSERT' ORDER BY id;
+
+-- A role without any grant on the audit schema is audited (and cannot read or forge it).
+CREATE ROLE rg_editor;
+GRANT SELECT, INSERT, UPDATE, DELETE ON public.kpis TO rg_editor;
+SET ROLE rg_editor;
+UPDATE public.kpis SET n = 5 WHERE id = 'kpi_2';
+SELECT count(*) FROM audit.record_version;
+INSERT INTO audit.version_log(op, context_id, txid) VALUES ('INSERT', 1, 1);
+RESET ROLE;
+SELECT db_role, session_role, changed_columns FROM audit.record_version ORDER BY id DESC LIMIT 1;
+
+-- History by schema, table and key values; it survives a key change (record ids change).
+UPDATE public.kpis SET id = 'kpi_2b' WHERE id = 'kpi_2';
+UPDATE public.kpis SET n = 6 WHERE id = 'kpi_2b';
+SELECT op, record ->> 'id' AS id, old_record ->> 'id' AS old_id, changed_columns
+  FROM audit.history('public', 'kpis', '{"id": "kpi_2"}');
+SELECT op, record ->> 'id' AS id, changed_columns FROM audit.history('public.kpis', '{"id": "kpi_2b"}');
+SELECT count(*) FROM audit.history('public', 'kpis', '{"id": "nope"}');
+SELECT * FROM audit.history('public', 'kpis', '"kpi_2"');
+
+-- As-of, diff and restore (the restore is audited; ignored columns keep their value).
+CREATE TEMP TABLE marks AS SELECT clock_timestamp() AS before_delete;
+SELECT pg_sleep(0.01);
+DELETE FROM public.kpis WHERE id = 'kpi_1';
+SELECT audit.record_as_of('public.kpis', '{"id": "kpi_1"}', (SELECT before_delete FROM marks)) ->> 'name' AS name_then,
+       audit.record_as_of('public.kpis', '{"id": "kpi_1"}', now()) AS now_gone;
+SELECT t ->> 'id' AS id FROM audit.table_as_of('public.kpis', (SELECT before_delete FROM marks)) t ORDER BY 1;
+SELECT * FROM audit.diff((SELECT min(id) FROM audit.history('public.kpis', '{"id": "kpi_1"}')),
+                         (SELECT max(id) FILTER (WHERE op = 'UPDATE') FROM audit.history('public.kpis', '{"id": "kpi_1"}')));
+SELECT * FROM audit.diff((SELECT max(id) FROM audit.history('public.kpis', '{"id": "kpi_1"}') WHERE op = 'UPDATE'));
+SELECT audit.restore((SELECT max(id) FROM audit.history('public.kpis', '{"id": "kpi_1"}') WHERE op = 'DELETE'));
+SELECT id, name, n, thresholds, secret FROM public.kpis WHERE id = 'kpi_1';
+SELECT audit.restore((SELECT min(id) FROM audit.history('public.kpis', '{"id": "kpi_1"}')));
+SELECT audit.restore((SELECT min(id) FROM audit.history('public.kpis', '{"id": "kpi_1"}')));
+SELECT op, changed_columns FROM audit.history('public.kpis', '{"id": "kpi_1"}') ORDER BY id DESC LIMIT 2;
+SELECT audit.restore(-1);
+SELECT * FROM audit.diff(-1);
+
+-- Append-only, even for the superuser owner; also under session_replication_role = replica.
+UPDATE audit.version_log SET image = '{}';
+DELETE FROM audit.version_log;
+TRUNCATE audit.version_log;
+DELETE FROM audit.change_context;
+SET session_replication_role = replica;
+DELETE FROM audit.version_log;
+RESET session_replication_role;
+
+-- Sealing, verification and tampering behind the triggers' back.
+SELECT audit.seal() > 0 AS sealed, audit.seal() AS sealed_again;
+SELECT ok, checked = (SELECT count(*) FROM audit.version_log) AS all_checked, first_bad_id, problem, unsealed FROM audit.verify();
+UPDATE public.kpis SET n = 99 WHERE id = 'kpi_4';
+SELECT unsealed FROM audit.verify();
+SELECT audit.seal();
+CREATE TEMP TABLE victim AS SELECT * FROM audit.version_log WHERE id = (SELECT min(id) + 2 FROM audit.version_log);
+ALTER TABLE audit.version_log DISABLE TRIGGER append_only;
+-- changed
+UPDATE audit.version_log SET image = image || '{"name": "forged"}' WHERE id = (SELECT id FROM victim);
+SELECT ok, first_bad_id = (SELECT id FROM victim) AS names_victim, regexp_replace(problem, '[0-9]+', 'N') AS problem FROM audit.verify();
+UPDATE audit.version_log l SET image = v.image FROM victim v WHERE l.id = v.id;
+SELECT ok, problem FROM audit.verify();
+-- deleted
+DELETE FROM audit.version_log WHERE id = (SELECT id FROM victim);
+SELECT ok, first_bad_id = (SELECT id FROM victim) AS names_victim, regexp_replace(problem, '[0-9]+', 'N') AS problem FROM audit.verify();
+INSERT INTO audit.version_log SELECT * FROM victim;
+SELECT ok FROM audit.verify();
+-- inserted: a forged row with an id inside the sealed range (an aborted transaction's gap)
+ALTER TABLE audit.version_log ENABLE ALWAYS TRIGGER append_only;
+SELECT nextval('audit.record_version_id_seq') AS gap \gset
+UPDATE public.kpis SET n = 100 WHERE id = 'kpi_4';
+SELECT audit.seal() AS sealed;
+ALTER TABLE audit.version_log DISABLE TRIGGER append_only;
+INSERT INTO audit.version_log(id, op, ts, context_id, txid, record_id, image)
+     SELECT :gap, 'INSERT', ts, context_id, txid, record_id, image FROM victim;
+SELECT ok, first_bad_id = :gap AS names_forged, regexp_replace(problem, '[0-9]+', 'N') AS problem FROM audit.verify();
+DELETE FROM audit.version_log WHERE id = :gap;
+ALTER TABLE audit.version_log ENABLE ALWAYS TRIGGER append_only;
+SELECT ok FROM audit.verify();
+-- a context row edited to blame someone else is a changed version too
+CREATE TEMP TABLE ctx_saved AS SELECT id, jwt_sub FROM audit.change_context WHERE id = (SELECT context_id FROM victim);
+ALTER TABLE audit.change_context DISABLE TRIGGER append_only;
+UPDATE audit.change_context SET jwt_sub = 'someone-else' WHERE id = (SELECT id FROM ctx_saved);
+SELECT ok, regexp_replace(problem, '[0-9]+', 'N') AS problem FROM audit.verify();
+UPDATE audit.change_context c SET jwt_sub = s.jwt_sub FROM ctx_saved s WHERE c.id = s.id;
+ALTER TABLE audit.change_context ENABLE ALWAYS TRIGGER append_only;
+SELECT ok FROM audit.verify();
+
+-- Retention removes a sealed prefix and leaves the chain verifiable from its checkpoint.
+SELECT count(*) AS before FROM audit.version_log \gset
+SELECT audit.prune(now() + interval '1 hour') = :before - (SELECT count(*) FROM audit.version_log WHERE id > (SELECT max(id) FROM audit.seal)) AS pruned_sealed_only;
+SELECT count(*) AS kept_unsealed FROM audit.version_log;
+UPDATE public.kpis SET n = 101 WHERE id = 'kpi_4';
+SELECT audit.seal() > 0;
+SELECT ok, checked, problem, unsealed FROM audit.verify();
+SELECT through_id > 0 AS has_checkpoint, rows_pruned > 0 AS pruned FROM audit.checkpoint;
+SELECT audit.prune(NULL);
+DELETE FROM audit.version_log;  -- retention's window closed again
+
+DROP TABLE victim, marks, ctx_saved;
+DROP TABLE public.kpis, public.nokey CASCADE;
+DROP ROLE rg_editor;
+DROP EXTENSION registry_guard CASCADE;
