@@ -31,7 +31,11 @@ void prepare_plans(RefMeta &m) {
   if (m.referenced_plan != nullptr) return;
   std::string key_exists = "SELECT 1 FROM " + m.target_sql + " t WHERE t." + q(m.target_col) + " " + m.elem_eq + " $1";
   if (m.tenant_scoped) key_exists += " AND t." + q(m.target_tenant_col) + " " + m.tenant_eq + " $2";
-  m.key_exists_plan = keep_plan(key_exists + " LIMIT 1", key_params(m, false));
+  {
+    AsOwner as(m.target_owner);
+    m.key_exists_plan = keep_plan(key_exists + " LIMIT 1", key_params(m, false));
+  }
+  AsOwner as(m.source_owner);
   m.remove_plan = keep_plan("UPDATE " + m.source_sql + " s SET " + q(m.source_col) + " = pg_catalog.array_remove(s." +
                                 q(m.source_col) + ", $1::" + m.elem_type_sql + ") WHERE " + source_match(m),
                             key_params(m, false));

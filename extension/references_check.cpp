@@ -125,10 +125,10 @@ Datum make_array(const std::vector<Datum> &v, const ColumnType &t) {
 void check_collected(RefMeta &m, Collector &c, const char *scope) {
   if (c.empty()) return;
   pg([] { SPI_connect(); });
-  prepare_check_plan(m);
   std::vector<int64> missing;
   {
     AsOwner owner(m.target_owner);
+    prepare_check_plan(m);
     pg([&] {
       Datum values[2];
       if (m.tenant_scoped) {

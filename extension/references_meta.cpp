@@ -137,10 +137,24 @@ Oid rel_owner(Oid rel) {
   return owner;
 }
 
+// Owner of guard.reference: the catalog is read as that role, since the user whose INSERT fires
+// a check needs no USAGE on schema guard (API roles have none).
+Oid catalog_owner() {
+  return pg([] {
+    Oid nsp = get_namespace_oid("guard", false);
+    Oid rel = get_relname_relid("reference", nsp);
+    if (!OidIsValid(rel))
+      ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE), errmsg("registry_guard: table guard.reference is missing"),
+                      errhint("Recreate the extension: DROP EXTENSION registry_guard CASCADE; CREATE EXTENSION registry_guard;")));
+    return rel_owner(rel);
+  });
+}
+
 // Reads the catalog row and resolves it; runs inside its own SPI connection.
 std::shared_ptr<RefMeta> build_meta(const std::string &name) {
   auto m = std::make_shared<RefMeta>();
   m->name = name;
+  AsOwner as(catalog_owner());
   pg([&] {
     SPI_connect();
     if (catalog_plan == nullptr) {

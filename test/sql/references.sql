@@ -171,10 +171,16 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON kpis, processes TO rg_ref_user;
 ALTER TABLE processes ENABLE ROW LEVEL SECURITY;
 CREATE POLICY only_p5 ON processes FOR ALL TO rg_ref_user USING (id = 'p5');
 SELECT guard.add_reference('kpis_processes', 'kpis', 'business_process_ids', 'processes');
+-- A new session whose first check runs as a role without USAGE on schema guard.
+\c -
+SET client_min_messages = notice;
+\set VERBOSITY default
+\set SHOW_CONTEXT never
 SET ROLE rg_ref_user;
 SELECT count(*) AS visible_processes FROM processes;
 INSERT INTO kpis VALUES ('k60', '{p3,p5}');
 INSERT INTO kpis VALUES ('k61', '{p3,hidden_nowhere}');
+DELETE FROM processes WHERE id = 'p5';
 RESET ROLE;
 SELECT guard.drop_reference('kpis_processes');
 ALTER TABLE processes DISABLE ROW LEVEL SECURITY;
