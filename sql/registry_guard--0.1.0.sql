@@ -674,7 +674,7 @@ CREATE VIEW guard.references AS
 SELECT r.name, r.source_table, r.source_column, r.target_table, r.target_column, r.tenant_column,
        r.target_tenant_column, r.on_delete, r.on_update, r.is_deferrable, r.initially_deferred,
        CASE WHEN r.report_only THEN 'report-only' ELSE 'enforced' END AS mode, r.validated,
-       guard.reference_has_gin_index(r.source_table, r.source_column) AS has_gin_index,
+       CASE WHEN NOT r.report_only THEN guard.reference_has_gin_index(r.source_table, r.source_column) END AS has_gin_index,
        r.created_at
   FROM guard.reference r;
 COMMENT ON VIEW guard.references IS 'Declared references (array foreign keys) with their mode and whether the GIN index exists.';
