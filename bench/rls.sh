@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROWS=${RLS_BENCH_ROWS:-1000000}
-ROUNDS=${RLS_BENCH_ROUNDS:-7}
+ROUNDS=${RLS_BENCH_ROUNDS:-5}
 LOOKUPS=${RLS_BENCH_LOOKUPS:-20000}
 . test/lib/pgcluster.sh
 trap pgc_stop EXIT INT TERM
@@ -98,8 +98,10 @@ CREATE TABLE bench.kpis (client_id text NOT NULL DEFAULT 'default', id text NOT 
 INSERT INTO bench.kpis SELECT 'tenant_' || (i % 10), 'kpi_' || i, 'KPI ' || i, 'Finance',
   '[{"comparison":"gt","green":1}]', ARRAY['finance_profitability_analysis'] FROM generate_series(1, 100000) i;
 VACUUM ANALYZE bench.kpis;
-SELECT FROM guard.rls_service_write_authenticated_read('bench.kpis');
-SELECT FROM guard.rls_tenant_isolation('bench.kpis');
+DO \$\$ BEGIN
+  PERFORM guard.rls_service_write_authenticated_read('bench.kpis');
+  PERFORM guard.rls_tenant_isolation('bench.kpis');
+END \$\$;
 CREATE FUNCTION bench.lookup_latency(n int, OUT p50_ms double precision, OUT p99_ms double precision,
                                      OUT max_ms double precision, OUT hits bigint) LANGUAGE plpgsql AS \$\$
 DECLARE t0 timestamptz; lat double precision[] := '{}'; r record; k int;

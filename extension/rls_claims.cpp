@@ -29,7 +29,8 @@ char *parsed_error = nullptr;  // why parsed_raw is unusable, nullptr when it is
 
 rg::RequestClaims state;
 uint64_t resolved_generation = 0;  // claim_settings_generation that `state` reflects, 0 = none
-Oid resolved_user = InvalidOid;
+Oid resolved_user = InvalidOid;   // GetUserId() at resolution (changes in SECURITY DEFINER calls)
+Oid resolved_outer = InvalidOid;  // GetOuterUserId() at resolution (the SET ROLE role)
 char *state_error = nullptr;       // points at parsed_error when the current claims are malformed
 uint64_t parse_count = 0;          // for guard.claims_cache_stats(): proves the caching in tests
 uint64_t resolve_count = 0;
@@ -155,9 +156,11 @@ text *claim_text(Jsonb *claims, const char *path) {
   return t;
 }
 
-// True when user is a member of none of registry_guard.api_roles (superusers are members of
-// none unless granted explicitly: is_member_of_role_nosuper).
-bool trusted_role(Oid user) {
+// True when neither the current user nor the outer (SET ROLE) user is a member of
+// registry_guard.api_roles (superusers are members of none unless granted explicitly:
+// is_member_of_role_nosuper). The outer user counts so that an API request cannot pick a tenant
+// through a SECURITY DEFINER function owned by a trusted role.
+bool trusted_role(Oid user, Oid outer) {
   char *copy = pstrdup(rg::api_roles_setting());
   List *names = NIL;
   if (!SplitIdentifierString(copy, ',', &names)) return false;  // unreadable list: trust nobody
@@ -165,7 +168,8 @@ bool trusted_role(Oid user) {
   ListCell *lc;
   foreach (lc, names) {
     Oid role = get_role_oid(static_cast<const char *>(lfirst(lc)), true);
-    if (OidIsValid(role) && (role == user || is_member_of_role_nosuper(user, role))) {
+    if (OidIsValid(role) && (role == user || role == outer || is_member_of_role_nosuper(user, role) ||
+                             is_member_of_role_nosuper(outer, role))) {
       trusted = false;
       break;
     }
@@ -174,7 +178,7 @@ bool trusted_role(Oid user) {
 }
 
 // Recomputes `state` for the current settings and role. C-only: runs inside rg::pg.
-void resolve(Oid user) {
+void resolve(Oid user, Oid outer) {
   if (parse_ctx == nullptr) {
     parse_ctx = AllocSetContextCreate(TopMemoryContext, "registry_guard claims", ALLOCSET_SMALL_SIZES);
     derived_ctx = AllocSetContextCreate(TopMemoryContext, "registry_guard resolved claims", ALLOCSET_SMALL_SIZES);
@@ -199,7 +203,7 @@ void resolve(Oid user) {
   const char *legacy_email = rg::jwt_claim_email_setting();
   state.email = legacy_email != nullptr ? cstring_to_text(legacy_email) : claim_text(claims, "email");
 
-  state.trusted = trusted_role(user);
+  state.trusted = trusted_role(user, outer);
   const char *app = rg::app_client_id_setting();
   if (state.trusted && app != nullptr) {
     state.client_id = cstring_to_text(app);
@@ -219,15 +223,17 @@ namespace rg {
 
 const RequestClaims &request_claims() {
   Oid user = GetUserId();
-  if (likely(resolved_generation == claim_settings_generation && resolved_user == user)) {
+  Oid outer = GetOuterUserId();
+  if (likely(resolved_generation == claim_settings_generation && resolved_user == user && resolved_outer == outer)) {
     if (unlikely(state_error != nullptr)) throw_malformed();
     return state;
   }
   resolved_generation = 0;  // stays invalid if resolve() fails half-way
   uint64_t generation = claim_settings_generation;
-  pg([&] { resolve(user); });
+  pg([&] { resolve(user, outer); });
   resolved_generation = generation;
   resolved_user = user;
+  resolved_outer = outer;
   if (state_error != nullptr) throw_malformed();
   return state;
 }
@@ -248,13 +254,19 @@ namespace {
 struct CallSiteCache {
   uint64_t generation;
   Oid user;
+  Oid outer;
   bool isnull;
   Datum value;  // in fn_mcxt
 };
 
+inline bool call_site_valid(const CallSiteCache *cache) {
+  return cache != nullptr && cache->generation == rg::claim_settings_generation && cache->user == GetUserId() &&
+         cache->outer == GetOuterUserId();
+}
+
 template <typename Extract> Datum cached_result(FunctionCallInfo fcinfo, Extract extract) {
   auto *cache = static_cast<CallSiteCache *>(fcinfo->flinfo->fn_extra);
-  if (likely(cache != nullptr && cache->generation == rg::claim_settings_generation && cache->user == GetUserId())) {
+  if (likely(call_site_valid(cache))) {
     fcinfo->isnull = cache->isnull;
     return cache->value;
   }
@@ -281,6 +293,7 @@ template <typename Extract> Datum cached_result(FunctionCallInfo fcinfo, Extract
   });
   cache->generation = resolved_generation;
   cache->user = resolved_user;
+  cache->outer = resolved_outer;
   fcinfo->isnull = cache->isnull;
   return cache->value;
 }
@@ -290,7 +303,7 @@ template <typename Extract> Datum cached_result(FunctionCallInfo fcinfo, Extract
 RG_FUNCTION(rg_uid) {
   // uuid is a fixed-length type: cache it wrapped as a varlena-sized copy of its 16 bytes.
   auto *cache = static_cast<CallSiteCache *>(fcinfo->flinfo->fn_extra);
-  if (likely(cache != nullptr && cache->generation == rg::claim_settings_generation && cache->user == GetUserId())) {
+  if (likely(call_site_valid(cache))) {
     fcinfo->isnull = cache->isnull;
     return cache->value;
   }
@@ -307,6 +320,7 @@ RG_FUNCTION(rg_uid) {
   if (c.has_uid) *reinterpret_cast<pg_uuid_t *>(DatumGetPointer(cache->value)) = c.uid;
   cache->generation = resolved_generation;
   cache->user = resolved_user;
+  cache->outer = resolved_outer;
   fcinfo->isnull = cache->isnull;
   return cache->value;
 }

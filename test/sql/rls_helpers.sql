@@ -119,6 +119,20 @@ RESET ROLE;
 RESET registry_guard.default_client_id;
 RESET app.client_id;
 SELECT guard.client_id() IS NULL AS no_tenant;
+-- A SECURITY DEFINER function owned by a trusted role does not make an API request trusted:
+-- trust needs both the current and the SET ROLE user outside the API roles.
+SELECT set_config('request.jwt.claims', '{"role": "authenticated", "app_metadata": {"client_id": "acme"}}', false) IS NOT NULL AS set;
+SET app.client_id = 'globex';
+CREATE FUNCTION rls_h_tenant_as_owner() RETURNS text LANGUAGE plpgsql SECURITY DEFINER
+  SET search_path = pg_catalog AS $$ BEGIN RETURN current_user || ': ' || guard.client_id(); END $$;
+ALTER FUNCTION rls_h_tenant_as_owner() OWNER TO rls_h_backend;
+SET ROLE rls_h_backend;
+SELECT rls_h_tenant_as_owner();
+SET ROLE rls_h_authenticated;
+SELECT rls_h_tenant_as_owner();
+RESET ROLE;
+DROP FUNCTION rls_h_tenant_as_owner();
+RESET app.client_id;
 -- Membership changes are seen at once (the trust cache follows pg_auth_members).
 SET app.client_id = 'globex';
 SET ROLE rls_h_backend;
@@ -126,7 +140,7 @@ SELECT guard.client_id();
 RESET ROLE;
 GRANT rls_h_authenticated TO rls_h_backend;
 SET ROLE rls_h_backend;
-SELECT guard.client_id() IS NULL AS untrusted_now;
+SELECT guard.client_id(), guard.tenant_source() AS untrusted_now_source;
 RESET ROLE;
 -- A non-superuser cannot widen the API role list.
 SET ROLE rls_h_backend;
