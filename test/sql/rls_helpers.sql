@@ -142,6 +142,21 @@ GRANT rls_h_authenticated TO rls_h_backend;
 SET ROLE rls_h_backend;
 SELECT guard.client_id(), guard.tenant_source() AS untrusted_now_source;
 RESET ROLE;
+-- Parallel workers see the leader's claims, settings and roles (the helpers are PARALLEL SAFE).
+RESET ROLE;
+REVOKE rls_h_authenticated FROM rls_h_backend;
+CREATE TABLE rls_h_par (id int, client_id text);
+INSERT INTO rls_h_par SELECT i, CASE WHEN i % 4 = 0 THEN 'acme' ELSE 'globex' END FROM generate_series(1, 1000) i;
+GRANT SELECT ON rls_h_par TO rls_h_authenticated, rls_h_backend;
+SET force_parallel_mode = on;
+EXPLAIN (COSTS OFF) SELECT count(*) FROM rls_h_par WHERE client_id = guard.client_id();
+SET ROLE rls_h_backend;
+SELECT guard.client_id() AS leader, count(*), min(client_id) FROM rls_h_par WHERE client_id = guard.client_id();
+SET ROLE rls_h_authenticated;
+SELECT guard.client_id() AS leader, count(*), min(client_id) FROM rls_h_par WHERE client_id = guard.client_id();
+RESET ROLE;
+RESET force_parallel_mode;
+DROP TABLE rls_h_par;
 -- A non-superuser cannot widen the API role list.
 SET ROLE rls_h_backend;
 SET registry_guard.api_roles = '';
