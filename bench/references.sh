@@ -9,7 +9,7 @@
 # 2. DELETE of one referenced process with M referencing rows (default 1M, GIN index):
 #    ours RESTRICT (referenced -> error, unreferenced -> passes), ours CASCADE (removes the
 #    element from every referencing row), native FK ON DELETE CASCADE on the junction schema.
-# Usage: bench/references.sh [rows] [delete_rows] [runs]
+# Usage: bench/references.sh [rows] [delete_rows] [runs]   (rows=0 skips part 1)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROWS=${1:-100000}
@@ -26,7 +26,7 @@ CREATE EXTENSION registry_guard;
 CREATE TABLE processes (id text PRIMARY KEY, name text);
 INSERT INTO processes SELECT 'bp_' || lpad(i::text, 3, '0'), 'process ' || i FROM generate_series(1, 200) i;
 -- Staging rows: 5 distinct processes each, fixed seed.
-SELECT setseed(0.42);
+DO \$\$ BEGIN PERFORM setseed(0.42); END \$\$;
 CREATE TABLE staging AS
   SELECT 'row_' || r AS id,
          ARRAY(SELECT 'bp_' || lpad((1 + ((s + k * 37) % 200))::text, 3, '0') FROM generate_series(0, 4) k) AS bps
@@ -67,7 +67,8 @@ END \$\$;
 CREATE TRIGGER check_stmt AFTER INSERT ON t_stmttrig REFERENCING NEW TABLE AS new_rows
   FOR EACH STATEMENT EXECUTE FUNCTION check_stmt();
 
-SELECT guard.add_reference('t_ours_bps', 't_ours', 'bps', 'processes');
+SET client_min_messages = warning;
+DO \$\$ BEGIN PERFORM guard.add_reference('t_ours_bps', 't_ours', 'bps', 'processes'); END \$\$;
 
 CREATE FUNCTION bench_ms(stmt text) RETURNS float8 LANGUAGE plpgsql AS \$\$
 DECLARE t0 timestamptz := clock_timestamp();
@@ -79,6 +80,7 @@ CHECKPOINT;
 VACUUM ANALYZE;
 SQL
 
+if [ "$ROWS" -gt 0 ]; then
 declare -A best
 variants=(plain rowtrig stmttrig junction ours)
 for run in $(seq 1 "$RUNS"); do
@@ -108,10 +110,13 @@ awk -v p="${best[plain]}" -v r="${best[rowtrig]}" -v s="${best[stmttrig]}" -v j=
   printf "  ours added / junction added:          %5.3f\n", a/(j-p)
 }'
 
+fi
+
 echo "== DELETE of one referenced process, $DEL_ROWS referencing rows x 5 elements"
 psql <<SQL
+SET client_min_messages = warning;
 DROP TABLE t_plain, t_rowtrig, t_stmttrig, t_ours, t_junction_bp, t_junction, staging;
-SELECT setseed(0.42);
+DO \$\$ BEGIN PERFORM setseed(0.42); END \$\$;
 CREATE TABLE big (id bigint PRIMARY KEY, bps text[]);
 INSERT INTO big SELECT r, ARRAY(SELECT 'bp_' || lpad((1 + ((s + k * 37) % 199))::text, 3, '0') FROM generate_series(0, 4) k)
   FROM (SELECT r, (random() * 1000)::int AS s FROM generate_series(1, $DEL_ROWS) r) g;
@@ -130,7 +135,8 @@ SQL
 # bp_200 is referenced by no row (the generator uses 199 processes); bp_007 by about 1/40 of them.
 psql <<'SQL'
 \pset footer off
-SELECT guard.add_reference('big_bps_restrict', 'big', 'bps', 'processes', on_delete => 'restrict');
+SET client_min_messages = warning;
+DO $$ BEGIN PERFORM guard.add_reference('big_bps_restrict', 'big', 'bps', 'processes', on_delete => 'restrict'); END $$;
 CREATE FUNCTION bench_try_ms(stmt text) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE t0 timestamptz := clock_timestamp();
 BEGIN
@@ -145,8 +151,10 @@ SELECT count(*) AS rows_referencing_bp_007 FROM big WHERE bps @> ARRAY['bp_007']
 SELECT 'ours restrict, referenced process' AS variant, bench_try_ms('DELETE FROM processes WHERE id = ''bp_007''') AS time
 UNION ALL
 SELECT 'ours restrict, unreferenced process', bench_try_ms('DELETE FROM processes WHERE id = ''bp_200''');
-SELECT guard.drop_reference('big_bps_restrict');
-SELECT guard.add_reference('big_bps_cascade', 'big', 'bps', 'processes', on_delete => 'cascade');
+DO $$ BEGIN
+  PERFORM guard.drop_reference('big_bps_restrict');
+  PERFORM guard.add_reference('big_bps_cascade', 'big', 'bps', 'processes', on_delete => 'cascade');
+END $$;
 SELECT 'ours cascade (removes the element)' AS variant, bench_try_ms('DELETE FROM processes WHERE id = ''bp_007''') AS time
 UNION ALL
 SELECT 'native FK cascade, junction schema', bench_try_ms('DELETE FROM processes2 WHERE id = ''bp_007''');

@@ -56,16 +56,24 @@ void prepare_plans(RefMeta &m) {
 // Runs a target-side query as the table owner. Under REPEATABLE READ / SERIALIZABLE it must see
 // rows committed after the transaction's snapshot (as native RI checks do), and a cascade must
 // fail on rows it cannot see rather than skip them.
+// With enable_seqscan off while planning and running: "LIMIT 1" makes a sequential scan look
+// cheap to the planner (it expects an early match), which is a full scan of a million rows
+// when the key is not referenced; the GIN index answers in milliseconds either way. (RI's
+// initial check sets work_mem the same way, in a GUC nest level of its own.)
 int run(SPIPlanPtr plan, Datum *values, Oid owner, long limit) {
   AsOwner as(owner);
   return pg([&] {
+    int nest = NewGUCNestLevel();
+    (void)set_config_option("enable_seqscan", "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
     Snapshot test = InvalidSnapshot, crosscheck = InvalidSnapshot;
     if (IsolationUsesXactSnapshot()) {
       CommandCounterIncrement();
       test = GetLatestSnapshot();
       crosscheck = GetTransactionSnapshot();
     }
-    return SPI_execute_snapshot(plan, values, nullptr, test, crosscheck, false, false, limit);
+    int rc = SPI_execute_snapshot(plan, values, nullptr, test, crosscheck, false, false, limit);
+    AtEOXact_GUC(true, nest);
+    return rc;
   });
 }
 
