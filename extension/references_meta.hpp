@@ -65,6 +65,8 @@ public:
   bool contains(std::string_view key) const { return keys_.count(key) != 0; }
   void add(std::string_view key) {
     if (contains(key)) return;
+    // Bounded memory in huge transactions: forgetting only costs a repeated look-up.
+    if (keys_.size() >= kMaxKeys) clear();
     store_.emplace_back(key);
     keys_.insert(std::string_view(store_.back()));
   }
@@ -74,6 +76,7 @@ public:
   }
 
 private:
+  static constexpr size_t kMaxKeys = 1u << 18;
   std::deque<std::string> store_;
   std::unordered_set<std::string_view> keys_;
 };

@@ -698,8 +698,9 @@ COMMENT ON FUNCTION guard.reference_target_action() IS
   'Row constraint trigger on a referenced table: ON DELETE / ON UPDATE action of a reference.';
 
 -- A referenced table cannot be truncated while referencing rows hold elements (as native FKs).
+-- SECURITY DEFINER: the truncating user needs no access to schema guard or the referencing table.
 CREATE FUNCTION guard.reference_truncate_guard() RETURNS trigger
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   r guard.reference;
   hit boolean;
@@ -1004,8 +1005,10 @@ END $$;
 
 -- Dropping a referencing or referenced table drops its references (as DROP TABLE ... CASCADE
 -- drops native FKs): the catalog row goes, and so do the triggers left on the other table.
+-- SECURITY DEFINER: it runs on every DROP in the database, also for roles without access to
+-- schema guard; it only removes references of tables that are being dropped.
 CREATE FUNCTION guard.reference_on_sql_drop() RETURNS event_trigger
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   r guard.reference;
   dropped oid[];

@@ -182,6 +182,15 @@ INSERT INTO kpis VALUES ('k60', '{p3,p5}');
 INSERT INTO kpis VALUES ('k61', '{p3,hidden_nowhere}');
 DELETE FROM processes WHERE id = 'p5';
 RESET ROLE;
+-- Roles without access to schema guard can still drop their tables and truncate referenced ones.
+GRANT CREATE ON SCHEMA public TO rg_ref_user;
+GRANT TRUNCATE ON processes TO rg_ref_user;
+SET ROLE rg_ref_user;
+CREATE TABLE own_table (id int);
+DROP TABLE own_table;
+TRUNCATE processes;
+RESET ROLE;
+REVOKE CREATE ON SCHEMA public FROM rg_ref_user;
 SELECT guard.drop_reference('kpis_processes');
 ALTER TABLE processes DISABLE ROW LEVEL SECURITY;
 
