@@ -259,14 +259,15 @@ struct CallSiteCache {
   Datum value;  // in fn_mcxt
 };
 
-inline bool call_site_valid(const CallSiteCache *cache) {
-  return cache != nullptr && cache->generation == rg::claim_settings_generation && cache->user == GetUserId() &&
-         cache->outer == GetOuterUserId();
+// Only the tenant depends on the role (trust); the claims themselves do not.
+inline bool call_site_valid(const CallSiteCache *cache, bool role_dependent) {
+  return cache != nullptr && cache->generation == rg::claim_settings_generation &&
+         (!role_dependent || (cache->user == GetUserId() && cache->outer == GetOuterUserId()));
 }
 
-template <typename Extract> Datum cached_result(FunctionCallInfo fcinfo, Extract extract) {
+template <typename Extract> Datum cached_result(FunctionCallInfo fcinfo, bool role_dependent, Extract extract) {
   auto *cache = static_cast<CallSiteCache *>(fcinfo->flinfo->fn_extra);
-  if (likely(call_site_valid(cache))) {
+  if (likely(call_site_valid(cache, role_dependent))) {
     fcinfo->isnull = cache->isnull;
     return cache->value;
   }
@@ -303,7 +304,7 @@ template <typename Extract> Datum cached_result(FunctionCallInfo fcinfo, Extract
 RG_FUNCTION(rg_uid) {
   // uuid is a fixed-length type: cache it wrapped as a varlena-sized copy of its 16 bytes.
   auto *cache = static_cast<CallSiteCache *>(fcinfo->flinfo->fn_extra);
-  if (likely(call_site_valid(cache))) {
+  if (likely(call_site_valid(cache, false))) {
     fcinfo->isnull = cache->isnull;
     return cache->value;
   }
@@ -326,23 +327,23 @@ RG_FUNCTION(rg_uid) {
 }
 
 RG_FUNCTION(rg_role) {
-  return cached_result(fcinfo, [](const rg::RequestClaims &c) -> const void * { return c.role; });
+  return cached_result(fcinfo, false, [](const rg::RequestClaims &c) -> const void * { return c.role; });
 }
 
 RG_FUNCTION(rg_email) {
-  return cached_result(fcinfo, [](const rg::RequestClaims &c) -> const void * { return c.email; });
+  return cached_result(fcinfo, false, [](const rg::RequestClaims &c) -> const void * { return c.email; });
 }
 
 RG_FUNCTION(rg_jwt) {
-  return cached_result(fcinfo, [](const rg::RequestClaims &c) -> const void * { return c.claims; });
+  return cached_result(fcinfo, false, [](const rg::RequestClaims &c) -> const void * { return c.claims; });
 }
 
 RG_FUNCTION(rg_client_id) {
-  return cached_result(fcinfo, [](const rg::RequestClaims &c) -> const void * { return c.client_id; });
+  return cached_result(fcinfo, true, [](const rg::RequestClaims &c) -> const void * { return c.client_id; });
 }
 
 RG_FUNCTION(rg_tenant_source) {
-  return cached_result(fcinfo, [](const rg::RequestClaims &c) -> const void * {
+  return cached_result(fcinfo, true, [](const rg::RequestClaims &c) -> const void * {
     return c.client_id_source != nullptr ? cstring_to_text(c.client_id_source) : nullptr;
   });
 }
