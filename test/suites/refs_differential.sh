@@ -33,7 +33,7 @@ $$;
 CREATE FUNCTION diff_proc() RETURNS text LANGUAGE sql VOLATILE AS $$ SELECT 'p' || lpad((random() * 11.99)::int::text, 2, '0') $$;
 
 -- n random operations; returns the disagreements and counts of accepted/rejected operations.
-CREATE FUNCTION diff_run(seed float8, n int, OUT mismatches text[], OUT accepted int, OUT rejected int) LANGUAGE plpgsql AS $$
+CREATE FUNCTION diff_run(seed float8, n int, deferred boolean, OUT mismatches text[], OUT accepted int, OUT rejected int) LANGUAGE plpgsql AS $$
 DECLARE
   kind int; res text; item int; arr text[]; arr2 text[]; p text; p2 text;
   a text; b text;
@@ -73,6 +73,10 @@ BEGIN
       a := format('DELETE FROM items_a WHERE id = %s', item);
       b := format('DELETE FROM items_b WHERE id = %s', item);
     END IF;
+    IF deferred THEN  -- queue the deferred checks, then fire them inside the operation's subtransaction
+      a := 'SET CONSTRAINTS ALL DEFERRED; ' || a || '; SET CONSTRAINTS ALL IMMEDIATE';
+      b := 'SET CONSTRAINTS ALL DEFERRED; ' || b || '; SET CONSTRAINTS ALL IMMEDIATE';
+    END IF;
     res := diff_apply(kind::text, a, b);
     IF res = 'same:ok' THEN accepted := accepted + 1;
     ELSIF res LIKE 'same:%' THEN rejected := rejected + 1;
@@ -85,8 +89,12 @@ SQL
 [ $? = 0 ] || { tap_ok 1 "set up the differential harness"; tap_done; }
 
 # Each configuration: ON DELETE / ON UPDATE of the reference and of the native FK.
-for cfg in "no action:no action" "cascade:cascade" "restrict:cascade" "cascade:no action"; do
-  on_delete=${cfg%%:*}; on_update=${cfg##*:}
+# "deferred": both sides DEFERRABLE INITIALLY DEFERRED, checks fired by SET CONSTRAINTS.
+for cfg in "no action:no action:immediate" "cascade:cascade:immediate" "restrict:cascade:immediate" \
+           "cascade:no action:immediate" "no action:cascade:deferred"; do
+  IFS=: read -r on_delete on_update timing <<<"$cfg"
+  deferred=false; fk_deferral=""
+  [ "$timing" = deferred ] && { deferred=true; fk_deferral="DEFERRABLE INITIALLY DEFERRED"; }
   psql <<SQL >/dev/null
 DROP TABLE IF EXISTS items_a, procs_a, items_b_bp, items_b, procs_b CASCADE;
 CREATE TABLE procs_a (id text PRIMARY KEY);
@@ -95,7 +103,7 @@ CREATE INDEX ON items_a USING gin (bps);
 CREATE TABLE procs_b (id text PRIMARY KEY);
 CREATE TABLE items_b (id int PRIMARY KEY);
 CREATE TABLE items_b_bp (item_id int NOT NULL REFERENCES items_b (id) ON DELETE CASCADE,
-                         bp_id text NOT NULL REFERENCES procs_b (id) ON DELETE ${on_delete} ON UPDATE ${on_update},
+                         bp_id text NOT NULL REFERENCES procs_b (id) ON DELETE ${on_delete} ON UPDATE ${on_update} ${fk_deferral},
                          PRIMARY KEY (item_id, bp_id));
 INSERT INTO procs_a SELECT 'p' || lpad(g::text, 2, '0') FROM generate_series(0, 7) g;
 INSERT INTO procs_b SELECT * FROM procs_a;
@@ -108,23 +116,24 @@ WITH a AS (SELECT 'item ' || id AS k, coalesce((SELECT array_agg(e ORDER BY e) F
 (SELECT 'only in array schema' AS side, * FROM (SELECT * FROM a EXCEPT SELECT * FROM b) x)
 UNION ALL
 (SELECT 'only in junction schema', * FROM (SELECT * FROM b EXCEPT SELECT * FROM a) y);
-SELECT guard.add_reference('items_a_procs', 'items_a', 'bps', 'procs_a', on_delete => '${on_delete}', on_update => '${on_update}');
+SELECT guard.add_reference('items_a_procs', 'items_a', 'bps', 'procs_a', on_delete => '${on_delete}', on_update => '${on_update}',
+                           is_deferrable => ${deferred}, initially_deferred => ${deferred});
 SQL
   mism=0; acc=0; rej=0; details=""
   # Several transactions (the verified-key cache lives per transaction), fixed seeds.
   for seed in 1 2 3 4 5 6 7 8; do
     out=$(psql -At -F '|' -c "SELECT cardinality(mismatches), accepted, rejected, array_to_string(mismatches, E'\n')
-                               FROM diff_run(0.$seed$((${#on_delete} % 10)), 150)") || { mism=$((mism + 1)); continue; }
+                               FROM diff_run(0.$seed$((${#on_delete} % 10)), 150, $deferred)") || { mism=$((mism + 1)); continue; }
     IFS='|' read -r m a r d <<<"$out"
     mism=$((mism + m)); acc=$((acc + a)); rej=$((rej + r))
     [ "$m" = 0 ] || details+="$d"$'\n'
   done
-  tap_is "$mism" 0 "on delete $on_delete, on update $on_update: same accept/reject decisions ($acc accepted, $rej rejected)"
+  tap_is "$mism" 0 "on delete $on_delete, on update $on_update, $timing: same accept/reject decisions ($acc accepted, $rej rejected)"
   [ -z "$details" ] || printf '# %s\n' "$details" | head -20
-  tap_ok $(( acc > 100 && rej > 100 ? 0 : 1 )) "on delete $on_delete, on update $on_update: the sequence exercised both outcomes"
+  tap_ok $(( acc > 100 && rej > 100 ? 0 : 1 )) "on delete $on_delete, on update $on_update, $timing: the sequence exercised both outcomes"
   diff=$(psql -At -c "SELECT side || ': ' || k || ' ' || v::text FROM diff_data ORDER BY 1")
-  tap_is "$diff" "" "on delete $on_delete, on update $on_update: same final data (elements as sets)"
+  tap_is "$diff" "" "on delete $on_delete, on update $on_update, $timing: same final data (elements as sets)"
   viol=$(psql -At -c "SELECT count(*) FROM guard.validate_references()")
-  tap_is "$viol" 0 "on delete $on_delete, on update $on_update: no dangling element left"
+  tap_is "$viol" 0 "on delete $on_delete, on update $on_update, $timing: no dangling element left"
 done
 tap_done
