@@ -22,13 +22,35 @@ struct RelEntry {
   AttrNumber *key_att; // their attribute numbers
   bool *ignored;       // [natts]: values never stored
   bool has_ignored;
-  Datum ignored_names;  // text[] of the ignored columns, for jsonb - text[]
   FmgrInfo *col_to_jsonb;  // [natts]: to_jsonb() bound to each column's type, set up lazily
+  char *kind;              // [natts]: how the image builder converts the column (ColumnKind)
 };
 
+// Column types the image builder converts itself (the same jsonb as to_jsonb, without its
+// per-value type lookups and output/input function round trips); others go through to_jsonb.
+enum ColumnKind : char { K_OTHER = 0, K_TEXT, K_INT, K_BOOL, K_JSONB, K_TEXT_ARRAY };
+
+char column_kind(Oid type) {
+  switch (type) {
+    case TEXTOID:
+    case VARCHAROID:
+      return K_TEXT;
+    case INT2OID:
+    case INT4OID:
+    case INT8OID:
+      return K_INT;
+    case BOOLOID:
+      return K_BOOL;
+    case JSONBOID:
+      return K_JSONB;
+    case TEXTARRAYOID:
+      return K_TEXT_ARRAY;
+    default:
+      return K_OTHER;
+  }
+}
+
 HTAB *relations = nullptr;
-FmgrInfo row_to_jsonb;  // to_jsonb(record)
-bool row_to_jsonb_ready = false;
 
 void bind_to_jsonb(FmgrInfo *f, Oid type, int32 typmod, Oid collation, MemoryContext mcxt) {
   fmgr_info_cxt(F_TO_JSONB, f, mcxt);
@@ -113,7 +135,6 @@ RelEntry *relation_entry(Relation rel) {
   }
   bool *ignored = static_cast<bool *>(palloc0(sizeof(bool) * (natts + 1)));
   bool has_ignored = false;
-  Datum ignored_names = (Datum)0;
   if (ignored_arr && ArrayGetNItems(ARR_NDIM(ignored_arr), ARR_DIMS(ignored_arr)) > 0) {
     Datum *names;
     bool *nulls;
@@ -141,9 +162,10 @@ RelEntry *relation_entry(Relation rel) {
       ignored[att] = true;
       has_ignored = true;
     }
-    ignored_names = PointerGetDatum(DatumGetArrayTypePCopy(PointerGetDatum(ignored_arr)));
   }
   FmgrInfo *col_to_jsonb = static_cast<FmgrInfo *>(palloc0(sizeof(FmgrInfo) * (natts + 1)));
+  char *kind = static_cast<char *>(palloc0(natts + 1));
+  for (int a = 0; a < natts; a++) kind[a] = column_kind(TupleDescAttr(desc, a)->atttypid);
   MemoryContextSwitchTo(old);
 
   e->mcxt = mcxt;
@@ -153,8 +175,8 @@ RelEntry *relation_entry(Relation rel) {
   e->key_att = key_att;
   e->ignored = ignored;
   e->has_ignored = has_ignored;
-  e->ignored_names = ignored_names;
   e->col_to_jsonb = col_to_jsonb;
+  e->kind = kind;
   e->valid = true;
   return e;
 }
@@ -184,15 +206,95 @@ void push_jsonb(JsonbParseState **st, Jsonb *j) {
     pushJsonbValue(st, tok, (tok == WJB_KEY || tok == WJB_VALUE || tok == WJB_ELEM) ? &v : nullptr);
 }
 
-Jsonb *row_image(RelEntry *e, Relation rel, HeapTuple tuple) {
-  if (!row_to_jsonb_ready) {
-    bind_to_jsonb(&row_to_jsonb, RECORDOID, -1, InvalidOid, TopMemoryContext);
-    row_to_jsonb_ready = true;
+void push_string(JsonbParseState **st, JsonbIteratorToken tok, Datum d) {
+  struct varlena *v = pg_detoast_datum_packed(reinterpret_cast<struct varlena *>(DatumGetPointer(d)));
+  JsonbValue jv;
+  jv.type = jbvString;
+  jv.val.string.val = VARDATA_ANY(v);
+  jv.val.string.len = VARSIZE_ANY_EXHDR(v);
+  pushJsonbValue(st, tok, &jv);
+}
+
+// Pushes one column value (not NULL) as the value of the current key.
+void push_column(JsonbParseState **st, RelEntry *e, Form_pg_attribute att, int i, Datum d) {
+  JsonbValue jv;
+  switch (e->kind[i]) {
+    case K_TEXT:
+      push_string(st, WJB_VALUE, d);
+      return;
+    case K_INT: {
+      int64 v = att->atttypid == INT2OID ? DatumGetInt16(d) : att->atttypid == INT4OID ? DatumGetInt32(d)
+                                                                                     : DatumGetInt64(d);
+      jv.type = jbvNumeric;
+      jv.val.numeric = int64_to_numeric(v);
+      pushJsonbValue(st, WJB_VALUE, &jv);
+      return;
+    }
+    case K_BOOL:
+      jv.type = jbvBool;
+      jv.val.boolean = DatumGetBool(d);
+      pushJsonbValue(st, WJB_VALUE, &jv);
+      return;
+    case K_JSONB:
+      push_jsonb(st, DatumGetJsonbP(d));
+      return;
+    case K_TEXT_ARRAY: {
+      ArrayType *arr = DatumGetArrayTypeP(d);
+      if (ARR_NDIM(arr) <= 1) {
+        Datum *elems;
+        bool *nulls;
+        int n;
+        deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+        pushJsonbValue(st, WJB_BEGIN_ARRAY, nullptr);
+        for (int k = 0; k < n; k++) {
+          if (nulls[k]) {
+            jv.type = jbvNull;
+            pushJsonbValue(st, WJB_ELEM, &jv);
+          } else {
+            push_string(st, WJB_ELEM, elems[k]);
+          }
+        }
+        pushJsonbValue(st, WJB_END_ARRAY, nullptr);
+        return;
+      }
+      break;  // multi-dimensional: to_jsonb nests them
+    }
+    default:
+      break;
   }
-  Datum row = heap_copy_tuple_as_datum(tuple, RelationGetDescr(rel));
-  Datum image = FunctionCall1Coll(&row_to_jsonb, InvalidOid, row);
-  if (e->has_ignored) image = DirectFunctionCall2(jsonb_delete_array, image, e->ignored_names);
-  return DatumGetJsonbP(image);
+  FmgrInfo *f = &e->col_to_jsonb[i];
+  if (f->fn_oid == InvalidOid) bind_to_jsonb(f, att->atttypid, att->atttypmod, att->attcollation, e->mcxt);
+  push_jsonb(st, DatumGetJsonbP(FunctionCall1Coll(f, InvalidOid, d)));
+}
+
+// The row as jsonb, equal to to_jsonb(row) minus the ignored columns. `values`/`nulls` may be
+// the already deformed tuple.
+Jsonb *row_image(RelEntry *e, TupleDesc desc, HeapTuple tuple, Datum *values, bool *nulls) {
+  int natts = desc->natts;
+  if (!values) {
+    values = static_cast<Datum *>(palloc(sizeof(Datum) * natts));
+    nulls = static_cast<bool *>(palloc(sizeof(bool) * natts));
+    heap_deform_tuple(tuple, desc, values, nulls);
+  }
+  JsonbParseState *st = nullptr;
+  pushJsonbValue(&st, WJB_BEGIN_OBJECT, nullptr);
+  for (int i = 0; i < natts; i++) {
+    Form_pg_attribute att = TupleDescAttr(desc, i);
+    if (att->attisdropped || (i < e->natts && e->ignored[i])) continue;
+    JsonbValue key;
+    key.type = jbvString;
+    key.val.string.val = NameStr(att->attname);
+    key.val.string.len = strlen(NameStr(att->attname));
+    pushJsonbValue(&st, WJB_KEY, &key);
+    if (nulls[i]) {
+      JsonbValue null;
+      null.type = jbvNull;
+      pushJsonbValue(&st, WJB_VALUE, &null);
+    } else {
+      push_column(&st, e, att, i, values[i]);
+    }
+  }
+  return JsonbValueToJsonb(pushJsonbValue(&st, WJB_END_OBJECT, nullptr));
 }
 
 Datum row_trigger(FunctionCallInfo fcinfo) {
@@ -217,12 +319,12 @@ Datum row_trigger(FunctionCallInfo fcinfo) {
 
   if (TRIGGER_FIRED_BY_INSERT(td->tg_event)) {
     v.op = OP_INSERT;
-    v.image = row_image(e, rel, td->tg_trigtuple);
+    v.image = row_image(e, RelationGetDescr(rel), td->tg_trigtuple, nullptr, nullptr);
     record_id(relid, e->nkeys, e->keys, &v.image->root, nullptr, &v.record_id);
     v.has_record_id = true;
   } else if (TRIGGER_FIRED_BY_DELETE(td->tg_event)) {
     v.op = OP_DELETE;
-    v.image = row_image(e, rel, td->tg_trigtuple);
+    v.image = row_image(e, RelationGetDescr(rel), td->tg_trigtuple, nullptr, nullptr);
     record_id(relid, e->nkeys, e->keys, &v.image->root, nullptr, &v.old_record_id);
     v.has_old_record_id = true;
   } else if (TRIGGER_FIRED_BY_UPDATE(td->tg_event)) {
@@ -256,15 +358,13 @@ Datum row_trigger(FunctionCallInfo fcinfo) {
         null.type = jbvNull;
         pushJsonbValue(&st, WJB_VALUE, &null);
       } else {
-        FmgrInfo *f = &e->col_to_jsonb[i];
-        if (f->fn_oid == InvalidOid) bind_to_jsonb(f, att->atttypid, att->atttypmod, att->attcollation, e->mcxt);
-        push_jsonb(&st, DatumGetJsonbP(FunctionCall1Coll(f, InvalidOid, ov[i])));
+        push_column(&st, e, att, i, ov[i]);
       }
     }
     delta = pushJsonbValue(&st, WJB_END_OBJECT, nullptr);
     if (nchanged == 0) return PointerGetDatum(nullptr);  // nothing tracked changed: no version
     v.old_delta = JsonbValueToJsonb(delta);
-    v.image = row_image(e, rel, td->tg_newtuple);
+    v.image = row_image(e, desc, td->tg_newtuple, nv, nn);
     record_id(relid, e->nkeys, e->keys, &v.image->root, nullptr, &v.record_id);
     v.has_record_id = v.has_old_record_id = true;
     if (key_changed)

@@ -166,6 +166,29 @@ SELECT through_id > 0 AS has_checkpoint, rows_pruned > 0 AS pruned FROM audit.ch
 SELECT audit.prune(NULL);
 DELETE FROM audit.version_log;  -- retention's window closed again
 
+-- Row images are exactly to_jsonb(row), whatever the column types.
+CREATE TABLE public.typed(
+    id int8 PRIMARY KEY, t text, v varchar(5), s int2, i int4, b boolean, j jsonb, ta text[],
+    ta2 text[], num numeric, ts timestamptz, u uuid, d date, f float8, c char(4), ia int[]);
+SELECT audit.enable_tracking('public.typed');
+INSERT INTO public.typed VALUES
+    (1, E'ünï "quoted" \\ tab\t', 'abc', -32768, 2147483647, true, '{"a": [1, {"b": null}], "": 1.50}',
+     ARRAY['x', NULL, '', 'ü'], ARRAY[['a', 'b'], ['c', NULL]], 1.500, '2026-01-02 03:04:05.678+00',
+     'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '2026-01-31', 1.5e300, 'ab', ARRAY[1, NULL, 3]),
+    (-9223372036854775808, '', NULL, 0, 0, false, '"scalar"', '{}', NULL, 'NaN', 'infinity', NULL, NULL,
+     'NaN', NULL, '{}'),
+    (2, NULL, NULL, NULL, NULL, NULL, 'null', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+CREATE TEMP TABLE typed_before AS SELECT * FROM public.typed;
+SELECT count(*) AS inserts_equal_to_jsonb FROM audit.record_version v JOIN public.typed r ON v.record = to_jsonb(r)
+ WHERE v.table_name = 'typed' AND v.op = 'INSERT';
+UPDATE public.typed SET t = t || '!', j = j || '{"z": true}', ta = ta || ARRAY['more'];
+SELECT v.record ->> 'id' AS id, v.record = to_jsonb(r) AS image_is_to_jsonb,
+       v.old_record = (SELECT to_jsonb(o) FROM pg_temp.typed_before o WHERE o.id = r.id) AS old_image_is_to_jsonb,
+       v.changed_columns
+  FROM audit.record_version v JOIN public.typed r ON (v.record ->> 'id')::int8 = r.id
+ WHERE v.table_name = 'typed' AND v.op = 'UPDATE' ORDER BY v.id;
+DROP TABLE public.typed, typed_before;
+
 DROP TABLE victim, marks, ctx_saved;
 DROP TABLE public.kpis, public.nokey CASCADE;
 DROP ROLE rg_editor;
