@@ -63,6 +63,14 @@ void reset_buffer() {
   flushing = false;
 }
 
+const Buffered *sort_base = nullptr;
+int by_record_id(const void *a, const void *b) {
+  const PendingVersion &x = sort_base[*static_cast<const int *>(a)].v;
+  const PendingVersion &y = sort_base[*static_cast<const int *>(b)].v;
+  if (x.has_record_id != y.has_record_id) return x.has_record_id ? -1 : 1;
+  return memcmp(x.record_id.data, y.record_id.data, UUID_LEN);
+}
+
 void write_batch(Relation rel, ResultRelInfo *rri, EState *estate, TupleTableSlot **slots, int n, int first) {
   const Catalog &c = catalog();
   TimestampTz ts = GetCurrentTransactionStartTimestamp();  // supa_audit's default now()
@@ -94,11 +102,18 @@ void write_batch(Relation rel, ResultRelInfo *rri, EState *estate, TupleTableSlo
     ExecStoreVirtualTuple(slot);
   }
   table_multi_insert(rel, slots, n, GetCurrentCommandId(true), 0, nullptr);
-  for (int i = 0; i < n; i++) {
+  // Index entries in record_id order: consecutive inserts then mostly hit the same leaf pages of
+  // the (random-uuid) record_id index instead of a cold page each.
+  int *order = static_cast<int *>(palloc(sizeof(int) * n));
+  for (int i = 0; i < n; i++) order[i] = i;
+  sort_base = buffer + first;
+  qsort(order, n, sizeof(int), by_record_id);
+  for (int k = 0; k < n; k++) {
     ResetPerTupleExprContext(estate);
-    List *recheck = ExecInsertIndexTuples(rri, slots[i], estate, false, false, nullptr, NIL);
+    List *recheck = ExecInsertIndexTuples(rri, slots[order[k]], estate, false, false, nullptr, NIL);
     list_free(recheck);
   }
+  pfree(order);
 }
 
 void executor_start(QueryDesc *qd, int eflags) {
