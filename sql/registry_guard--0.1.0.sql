@@ -1289,10 +1289,9 @@ $fn$;
 COMMENT ON FUNCTION guard.rls_remove(regclass, text, boolean) IS
   'Drops the policies made by one template (or all templates) on a table; grants are left as they are';
 
-REVOKE EXECUTE ON FUNCTION guard.rls_apply_statements(regclass, text, text[], text[], boolean),
-  guard.rls_service_write_authenticated_read(regclass, boolean), guard.rls_read_only(regclass, text[], boolean),
-  guard.rls_self_service(regclass, name, name[], text, boolean), guard.rls_tenant_isolation(regclass, name, boolean),
-  guard.rls_remove(regclass, text, boolean) FROM PUBLIC;
+-- The templates run as their caller (SECURITY INVOKER): ALTER TABLE, CREATE POLICY and GRANT
+-- need the table's owner, so a table owner who is not a superuser (Supabase's postgres role)
+-- can apply them and nobody else can change a table through them.
 
 -- The RLS lint: one row per finding. "Reachable" means an API role (registry_guard.api_roles)
 -- has USAGE on the schema and a privilege on the relation, i.e. PostgREST can expose it.

@@ -113,8 +113,23 @@ SELECT * FROM guard.rls_remove('rls_t.principals', 'self_service');
 SELECT policyname FROM rls_t_policies;
 SELECT count(*) AS dropped FROM guard.rls_remove('rls_t.principals');
 SELECT policyname FROM rls_t_policies;
--- Templates change tables: only their owners (not PUBLIC) may run them.
-SELECT has_function_privilege('authenticated', 'guard.rls_tenant_isolation(regclass, name, boolean)', 'EXECUTE') AS api_may_apply;
+-- Templates run as their caller: a table's owner may apply them (no superuser needed), others
+-- cannot change the table through them.
+CREATE ROLE rls_t_owner NOLOGIN;
+CREATE ROLE rls_t_stranger NOLOGIN;
+GRANT USAGE ON SCHEMA guard TO rls_t_owner, rls_t_stranger;
+GRANT USAGE, CREATE ON SCHEMA rls_t TO rls_t_owner, rls_t_stranger;
+SET ROLE rls_t_owner;
+CREATE TABLE rls_t.owned (client_id text NOT NULL, id text PRIMARY KEY);
+SELECT count(*) AS statements FROM guard.rls_tenant_isolation('rls_t.owned');
+SET ROLE rls_t_stranger;
+SELECT count(*) FROM guard.rls_tenant_isolation('rls_t.owned');
+SELECT count(*) FROM guard.rls_remove('rls_t.owned');
+RESET ROLE;
+DROP TABLE rls_t.owned;
+REVOKE ALL ON SCHEMA rls_t FROM rls_t_owner, rls_t_stranger;
+REVOKE ALL ON SCHEMA guard FROM rls_t_owner, rls_t_stranger;
+DROP ROLE rls_t_owner, rls_t_stranger;
 
 DROP SCHEMA rls_t CASCADE;
 DROP EXTENSION registry_guard CASCADE;
