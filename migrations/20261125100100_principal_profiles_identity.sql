@@ -11,24 +11,27 @@
 --   hr_created       the profile was created by HR sync (apply --prune never deletes it)
 --   last_hr_sync_at  last time an HR sync confirmed this profile
 
+-- IF NOT EXISTS throughout: adopted databases may already have some of these (the real
+-- project later added email on its own).
 alter table public.principal_profiles
-  add column employee_id text,
-  add column email text,
-  add column manager_id text,
-  add column status text not null default 'active',
-  add column hr_source text,
-  add column hr_created boolean not null default false,
-  add column last_hr_sync_at timestamptz,
-  add column auth_user_id uuid;
+  add column if not exists employee_id text,
+  add column if not exists email text,
+  add column if not exists manager_id text,
+  add column if not exists status text not null default 'active',
+  add column if not exists hr_source text,
+  add column if not exists hr_created boolean not null default false,
+  add column if not exists last_hr_sync_at timestamptz,
+  add column if not exists auth_user_id uuid;
 
+alter table public.principal_profiles drop constraint if exists principal_profiles_status_check;
 alter table public.principal_profiles
   add constraint principal_profiles_status_check check (status in ('active', 'inactive'));
 
-create unique index principal_profiles_employee_id_key
+create unique index if not exists principal_profiles_employee_id_key
   on public.principal_profiles (employee_id) where employee_id is not null;
-create index principal_profiles_email_idx on public.principal_profiles (lower(email));
-create index principal_profiles_manager_id_idx on public.principal_profiles (manager_id);
-create unique index principal_profiles_auth_user_id_key
+create index if not exists principal_profiles_email_idx on public.principal_profiles (lower(email));
+create index if not exists principal_profiles_manager_id_idx on public.principal_profiles (manager_id);
+create unique index if not exists principal_profiles_auth_user_id_key
   on public.principal_profiles (auth_user_id) where auth_user_id is not null;
 
 -- The January index covered name and title only; the plan's search covers four columns.

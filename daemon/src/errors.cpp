@@ -22,12 +22,25 @@ std::string trim(std::string s) {
 }
 }  // namespace
 
+std::string sqlstate_of(const pqxx::sql_error &e) {
+  if (!e.sqlstate().empty()) return e.sqlstate();
+  if (dynamic_cast<const pqxx::insufficient_privilege *>(&e)) return "42501";
+  if (dynamic_cast<const pqxx::undefined_table *>(&e)) return "42P01";
+  if (dynamic_cast<const pqxx::undefined_column *>(&e)) return "42703";
+  if (dynamic_cast<const pqxx::undefined_function *>(&e)) return "42883";
+  if (dynamic_cast<const pqxx::unique_violation *>(&e)) return "23505";
+  if (dynamic_cast<const pqxx::foreign_key_violation *>(&e)) return "23503";
+  if (dynamic_cast<const pqxx::not_null_violation *>(&e)) return "23502";
+  if (dynamic_cast<const pqxx::check_violation *>(&e)) return "23514";
+  return "";
+}
+
 int exit_code_for(const std::exception &e) {
   if (dynamic_cast<const UsageError *>(&e)) return kUsage;
   if (dynamic_cast<const DatabaseError *>(&e)) return kDatabase;
   if (dynamic_cast<const pqxx::broken_connection *>(&e)) return kDatabase;
   if (auto *sql = dynamic_cast<const pqxx::sql_error *>(&e)) {
-    if (is_database_sqlstate(sql->sqlstate())) return kDatabase;
+    if (is_database_sqlstate(sqlstate_of(*sql))) return kDatabase;
   }
   return kFailure;
 }
@@ -35,7 +48,7 @@ int exit_code_for(const std::exception &e) {
 std::string describe_error(const std::exception &e) {
   std::string msg = trim(e.what());
   if (auto *sql = dynamic_cast<const pqxx::sql_error *>(&e)) {
-    const std::string &state = sql->sqlstate();
+    const std::string state = sqlstate_of(*sql);
     if (!state.empty()) msg += " (SQLSTATE " + state + ")";
     if (state == "42501")
       msg += "; the connecting role lacks a privilege: connect as the schema owner or grant it";

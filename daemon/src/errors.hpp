@@ -8,6 +8,10 @@
 #include <stdexcept>
 #include <string>
 
+namespace pqxx {
+class sql_error;
+}
+
 namespace rgsync {
 
 // Bad command line, bad config file or bad option value (exit kUsage).
@@ -32,6 +36,10 @@ class OperationError : public std::runtime_error {
 // pqxx::broken_connection and privilege errors (SQLSTATE 42501, 28xxx) -> kDatabase;
 // anything else -> kFailure.
 int exit_code_for(const std::exception &e);
+
+// The SQLSTATE of a libpqxx error. libpqxx 6.4 leaves sqlstate() empty for some of its
+// typed exceptions (e.g. insufficient_privilege); this recovers the code from the type.
+std::string sqlstate_of(const pqxx::sql_error &e);
 
 // One-line (or few-line) message for an exception, with every secret redacted. For SQL
 // errors it adds the SQLSTATE and, for privilege errors, what to do.

@@ -10,6 +10,8 @@ tap_is() {  # tap_is <got> <expected> <name>
   if [ "$1" = "$2" ]; then tap_ok 0 "$3"; else tap_ok 1 "$3"; printf '#   got:      %s\n#   expected: %s\n' "$1" "$2" | head -40; fi
 }
 tap_like() {  # tap_like <got> <extended-regex> <name>
-  if printf '%s' "$1" | grep -Eq -- "$2"; then tap_ok 0 "$3"; else tap_ok 1 "$3"; printf '#   got: %s\n#   expected to match: %s\n' "$1" "$2" | head -40; fi
+  # A here-string, not a pipe: under `set -o pipefail` grep -q exiting at the first match
+  # can kill printf with SIGPIPE and turn a match into a failure.
+  if grep -Eq -- "$2" <<<"$1"; then tap_ok 0 "$3"; else tap_ok 1 "$3"; printf '#   got: %s\n#   expected to match: %s\n' "$1" "$2" | head -40; fi
 }
 tap_done() { exit $((TAP_FAILED > 0)); }
