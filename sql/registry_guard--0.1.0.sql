@@ -800,6 +800,67 @@ BEGIN
   END IF;
 END $$;
 
+-- Catalog changes go through the SECURITY DEFINER helpers below, so that table owners who are not
+-- superusers (Supabase's postgres role) can declare references while guard.reference stays
+-- read-only for everyone else. Authority: for an enforced reference, its triggers — which only a
+-- role allowed to create triggers on both tables can create — must exist (register) or be gone
+-- (unregister); otherwise the login role must act for the referencing table's owner (API logins
+-- such as PostgREST's authenticator do not).
+CREATE FUNCTION guard.reference_trigger_count(r guard.reference) RETURNS bigint
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+  SELECT count(*) FROM pg_catalog.pg_trigger t
+   WHERE t.tgargs = pg_catalog.convert_to(r.name, 'UTF8') || '\x00'::bytea
+     AND t.tgfoid IN ('guard.reference_check_row()'::regprocedure, 'guard.reference_check_insert()'::regprocedure,
+                      'guard.reference_target_action()'::regprocedure, 'guard.reference_truncate_guard()'::regprocedure)
+     AND ((t.tgrelid = r.source_table AND t.tgname IN (r.name, r.name || '_insert'))
+          OR (t.tgrelid = r.target_table AND t.tgname IN (r.name || '_on_delete', r.name || '_on_update', r.name || '_on_truncate')))
+$$;
+
+CREATE FUNCTION guard.reference_login_owns(r guard.reference) RETURNS boolean
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+  SELECT pg_catalog.pg_has_role(session_user, c.relowner, 'USAGE') FROM pg_catalog.pg_class c WHERE c.oid = r.source_table
+$$;
+
+CREATE FUNCTION guard.reference_register(r guard.reference) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+  IF NOT (CASE WHEN r.report_only THEN coalesce(guard.reference_login_owns(r), false)
+               ELSE guard.reference_trigger_count(r) >= 4 END) THEN
+    RAISE EXCEPTION 'permission denied to declare reference "%" on %', r.name, r.source_table
+      USING ERRCODE = 'insufficient_privilege', HINT = 'Declare references with guard.add_reference() as the owner of the tables.';
+  END IF;
+  INSERT INTO guard.reference VALUES (r.*);
+END $$;
+
+CREATE FUNCTION guard.reference_unregister(reference_name text) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  r guard.reference;
+BEGIN
+  SELECT * INTO r FROM guard.reference g WHERE g.name = reference_name FOR UPDATE;
+  IF NOT FOUND THEN RETURN; END IF;
+  IF NOT (CASE WHEN r.report_only THEN coalesce(guard.reference_login_owns(r), false)
+               ELSE guard.reference_trigger_count(r) = 0 END) THEN
+    RAISE EXCEPTION 'permission denied to drop reference "%" on %', r.name, r.source_table
+      USING ERRCODE = 'insufficient_privilege', HINT = 'Drop references with guard.drop_reference() as the owner of the tables.';
+  END IF;
+  DELETE FROM guard.reference g WHERE g.name = reference_name;
+END $$;
+
+CREATE FUNCTION guard.reference_mark_validated(reference_name text) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  r guard.reference;
+BEGIN
+  SELECT * INTO r FROM guard.reference g WHERE g.name = reference_name FOR UPDATE;
+  IF NOT FOUND THEN RETURN; END IF;
+  IF NOT coalesce(guard.reference_login_owns(r), false) AND guard.reference_trigger_count(r) = 0 THEN
+    RAISE EXCEPTION 'permission denied to validate reference "%" on %', r.name, r.source_table
+      USING ERRCODE = 'insufficient_privilege';
+  END IF;
+  UPDATE guard.reference g SET validated = true WHERE g.name = reference_name;
+END $$;
+
 -- Declares reference reference_name: every element of source_table.source_column must exist in
 -- target_table.target_column (a unique key), within the same tenant when tenant_column is given.
 CREATE FUNCTION guard.add_reference(
@@ -919,8 +980,10 @@ BEGIN
   ELSIF NOT not_valid THEN
     PERFORM guard.reference_raise_violations(r, 'adding');
   END IF;
-  INSERT INTO guard.reference VALUES (r.*);
-  IF report_only THEN RETURN; END IF;
+  IF report_only THEN
+    PERFORM guard.reference_register(r);
+    RETURN;
+  END IF;
 
   src_cols := format('%I', source_column) || CASE WHEN tenant_column IS NULL THEN '' ELSE format(', %I', tenant_column) END;
   deferral := CASE WHEN NOT is_deferrable THEN 'NOT DEFERRABLE'
@@ -951,6 +1014,7 @@ BEGIN
                  reference_name);
   EXECUTE format('CREATE TRIGGER %I BEFORE TRUNCATE ON %s FOR EACH STATEMENT EXECUTE FUNCTION guard.reference_truncate_guard(%L)',
                  reference_name || '_on_truncate', target_table, reference_name);
+  PERFORM guard.reference_register(r);
   IF NOT guard.reference_has_gin_index(source_table, source_column) THEN
     RAISE NOTICE 'reference "%": no GIN index on %.%; deletes and key updates in % will scan %',
                  reference_name, source_table, source_column, target_table, source_table
@@ -966,7 +1030,7 @@ RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   r guard.reference;
 BEGIN
-  SELECT * INTO r FROM guard.reference g WHERE g.name = reference_name FOR UPDATE;
+  SELECT * INTO r FROM guard.reference g WHERE g.name = reference_name;
   IF NOT FOUND THEN
     IF if_exists THEN
       RAISE NOTICE 'reference "%" does not exist, skipping', reference_name;
@@ -984,7 +1048,7 @@ BEGIN
     EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', r.name || '_on_update', r.target_table);
     EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', r.name || '_on_truncate', r.target_table);
   END IF;
-  DELETE FROM guard.reference g WHERE g.name = reference_name;
+  PERFORM guard.reference_unregister(reference_name);
 END $$;
 
 -- Checks a NOT VALID reference against all existing rows and marks it validated.
@@ -993,14 +1057,14 @@ RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   r guard.reference;
 BEGIN
-  SELECT * INTO r FROM guard.reference g WHERE g.name = reference_name FOR UPDATE;
+  SELECT * INTO r FROM guard.reference g WHERE g.name = reference_name;
   IF NOT FOUND THEN
     RAISE EXCEPTION 'reference "%" does not exist', reference_name
       USING ERRCODE = 'undefined_object', HINT = 'SELECT name FROM guard.references lists the declared references.';
   END IF;
   EXECUTE format('LOCK TABLE %s, %s IN SHARE ROW EXCLUSIVE MODE', r.source_table, r.target_table);
   PERFORM guard.reference_raise_violations(r, 'validating');
-  UPDATE guard.reference g SET validated = true WHERE g.name = reference_name;
+  PERFORM guard.reference_mark_validated(reference_name);
 END $$;
 
 -- Dropping a referencing or referenced table drops its references (as DROP TABLE ... CASCADE

@@ -194,6 +194,34 @@ REVOKE CREATE ON SCHEMA public FROM rg_ref_user;
 SELECT guard.drop_reference('kpis_processes');
 ALTER TABLE processes DISABLE ROW LEVEL SECURITY;
 
+-- A table owner who is not a superuser declares and drops references (catalog writes go through
+-- SECURITY DEFINER helpers); another role can neither forge nor drop them.
+CREATE ROLE rg_ref_owner;
+CREATE ROLE rg_ref_stranger;
+GRANT USAGE ON SCHEMA guard TO rg_ref_owner, rg_ref_stranger;
+GRANT CREATE ON SCHEMA public TO rg_ref_owner;
+SET ROLE rg_ref_owner;
+CREATE TABLE owned_targets (id text PRIMARY KEY);
+CREATE TABLE owned_sources (id int PRIMARY KEY, refs text[]);
+CREATE INDEX ON owned_sources USING gin (refs);
+INSERT INTO owned_targets VALUES ('t1');
+SELECT guard.add_reference('owned_refs', 'owned_sources', 'refs', 'owned_targets');
+INSERT INTO owned_sources VALUES (1, '{t1}');
+INSERT INTO owned_sources VALUES (2, '{t2}');
+SET ROLE rg_ref_stranger;
+SELECT guard.drop_reference('owned_refs');
+SELECT guard.reference_unregister('owned_refs');
+SELECT guard.reference_register(ROW('forged', 'owned_sources', 'refs', 'owned_targets', 'id', NULL, NULL,
+       'cascade', 'cascade', false, false, false, true, now())::guard.reference);
+SET ROLE rg_ref_owner;
+SELECT guard.drop_reference('owned_refs');
+SELECT count(*) AS owned_references FROM guard.reference WHERE source_table = 'owned_sources'::regclass;
+DROP TABLE owned_sources, owned_targets;
+RESET ROLE;
+REVOKE ALL ON SCHEMA guard FROM rg_ref_owner, rg_ref_stranger;
+REVOKE CREATE ON SCHEMA public FROM rg_ref_owner;
+DROP ROLE rg_ref_owner, rg_ref_stranger;
+
 -- Tenant-scoped: the element must exist in the target within the same client_id.
 CREATE TABLE t_processes (client_id text, id text, PRIMARY KEY (client_id, id));
 CREATE TABLE t_profiles (id text PRIMARY KEY, client_id text, business_process_ids text[]);
