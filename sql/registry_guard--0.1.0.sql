@@ -861,6 +861,27 @@ BEGIN
   UPDATE guard.reference g SET validated = true WHERE g.name = reference_name;
 END $$;
 
+-- True when target has a non-deferrable, non-partial unique index on exactly key_cols (any order).
+CREATE FUNCTION guard.reference_target_key_exists(target regclass, key_cols name[]) RETURNS boolean
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+  SELECT EXISTS (
+    SELECT 1 FROM pg_catalog.pg_index i
+     WHERE i.indrelid = target AND i.indisunique AND i.indimmediate AND i.indisvalid
+       AND i.indpred IS NULL AND i.indexprs IS NULL AND i.indnkeyatts = pg_catalog.cardinality(key_cols)
+       AND (SELECT pg_catalog.array_agg(a.attname ORDER BY a.attname) FROM pg_catalog.pg_attribute a
+             WHERE a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey[0:i.indnkeyatts - 1]))
+           = (SELECT pg_catalog.array_agg(c ORDER BY c) FROM pg_catalog.unnest(key_cols) c))
+$$;
+
+-- Drops trigger tg of rel if it is there (without DROP TRIGGER IF EXISTS's notice).
+CREATE FUNCTION guard.reference_drop_trigger(rel regclass, tg text) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+  IF EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t WHERE t.tgrelid = rel AND t.tgname = tg) THEN
+    EXECUTE format('DROP TRIGGER %I ON %s', tg, rel);
+  END IF;
+END $$;
+
 -- Declares reference reference_name: every element of source_table.source_column must exist in
 -- target_table.target_column (a unique key), within the same tenant when tenant_column is given.
 CREATE FUNCTION guard.add_reference(
@@ -953,13 +974,7 @@ BEGIN
   END IF;
   -- The target key must be a non-deferrable unique key without predicate, as for native FKs.
   key_cols := CASE WHEN tenant_column IS NULL THEN ARRAY[target_column] ELSE ARRAY[target_tenant_column, target_column] END;
-  IF NOT EXISTS (
-    SELECT 1 FROM pg_catalog.pg_index i
-     WHERE i.indrelid = target_table AND i.indisunique AND i.indimmediate AND i.indisvalid
-       AND i.indpred IS NULL AND i.indexprs IS NULL AND i.indnkeyatts = cardinality(key_cols)
-       AND (SELECT array_agg(a.attname ORDER BY a.attname) FROM pg_catalog.pg_attribute a
-             WHERE a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey[0:i.indnkeyatts - 1]))
-           = (SELECT array_agg(c ORDER BY c) FROM unnest(key_cols) c)) THEN
+  IF NOT guard.reference_target_key_exists(target_table, key_cols) THEN
     RAISE EXCEPTION 'there is no unique constraint matching given keys for referenced table %', target_table
       USING ERRCODE = 'invalid_foreign_key',
             HINT = format('Add a primary key or unique constraint on %s (%s).', target_table, array_to_string(key_cols, ', '));
@@ -1040,13 +1055,13 @@ BEGIN
       USING ERRCODE = 'undefined_object', HINT = 'SELECT name FROM guard.references lists the declared references.';
   END IF;
   IF NOT r.report_only THEN
-    EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', r.name, r.source_table);
+    PERFORM guard.reference_drop_trigger(r.source_table, r.name);
     IF NOT r.is_deferrable THEN
-      EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', r.name || '_insert', r.source_table);
+      PERFORM guard.reference_drop_trigger(r.source_table, r.name || '_insert');
     END IF;
-    EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', r.name || '_on_delete', r.target_table);
-    EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', r.name || '_on_update', r.target_table);
-    EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', r.name || '_on_truncate', r.target_table);
+    PERFORM guard.reference_drop_trigger(r.target_table, r.name || '_on_delete');
+    PERFORM guard.reference_drop_trigger(r.target_table, r.name || '_on_update');
+    PERFORM guard.reference_drop_trigger(r.target_table, r.name || '_on_truncate');
   END IF;
   PERFORM guard.reference_unregister(reference_name);
 END $$;
@@ -1067,32 +1082,54 @@ BEGIN
   PERFORM guard.reference_mark_validated(reference_name);
 END $$;
 
--- Dropping a referencing or referenced table drops its references (as DROP TABLE ... CASCADE
--- drops native FKs): the catalog row goes, and so do the triggers left on the other table.
+-- Dropping a referencing or referenced table, or the referencing column, drops its references
+-- (as dropping a table or an FK column drops native FKs): the catalog row goes, and so do the
+-- triggers left on the other table. Dropping the unique key a reference needs is refused, as
+-- native FKs refuse it, until the reference is dropped.
 -- SECURITY DEFINER: it runs on every DROP in the database, also for roles without access to
--- schema guard; it only removes references of tables that are being dropped.
+-- schema guard; it only removes references of tables or columns that are being dropped.
 CREATE FUNCTION guard.reference_on_sql_drop() RETURNS event_trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   r guard.reference;
   dropped oid[];
+  dropped_columns text[];
+  keys_touched boolean;
 BEGIN
-  SELECT array_agg(o.objid) INTO dropped FROM pg_catalog.pg_event_trigger_dropped_objects() o
-   WHERE o.classid = 'pg_catalog.pg_class'::regclass AND o.objsubid = 0;
-  IF dropped IS NULL OR to_regclass('guard.reference') IS NULL THEN RETURN; END IF;
+  IF to_regclass('guard.reference') IS NULL THEN RETURN; END IF;
+  SELECT array_agg(o.objid) FILTER (WHERE o.objsubid = 0),
+         array_agg(o.object_identity) FILTER (WHERE o.object_type = 'table column'),
+         bool_or(o.object_type IN ('index', 'table column', 'table constraint'))
+    INTO dropped, dropped_columns, keys_touched
+    FROM pg_catalog.pg_event_trigger_dropped_objects() o
+   WHERE o.classid IN ('pg_catalog.pg_class'::regclass, 'pg_catalog.pg_constraint'::regclass);
+  dropped := coalesce(dropped, '{}');
+  dropped_columns := coalesce(dropped_columns, '{}');
   FOR r IN SELECT * FROM guard.reference g
-            WHERE g.source_table::oid = ANY (dropped) OR g.target_table::oid = ANY (dropped) LOOP
+            WHERE g.source_table::oid = ANY (dropped) OR g.target_table::oid = ANY (dropped)
+               OR g.source_table::text || '.' || quote_ident(g.source_column) = ANY (dropped_columns)
+               OR g.source_table::text || '.' || quote_ident(g.tenant_column) = ANY (dropped_columns) LOOP
     IF NOT r.report_only AND NOT r.source_table::oid = ANY (dropped) THEN
-      EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', r.name, r.source_table);
-      EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', r.name || '_insert', r.source_table);
+      PERFORM guard.reference_drop_trigger(r.source_table, r.name);
+      PERFORM guard.reference_drop_trigger(r.source_table, r.name || '_insert');
     END IF;
     IF NOT r.report_only AND NOT r.target_table::oid = ANY (dropped) THEN
-      EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', r.name || '_on_delete', r.target_table);
-      EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', r.name || '_on_update', r.target_table);
-      EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', r.name || '_on_truncate', r.target_table);
+      PERFORM guard.reference_drop_trigger(r.target_table, r.name || '_on_delete');
+      PERFORM guard.reference_drop_trigger(r.target_table, r.name || '_on_update');
+      PERFORM guard.reference_drop_trigger(r.target_table, r.name || '_on_truncate');
     END IF;
     DELETE FROM guard.reference g WHERE g.name = r.name;
     RAISE NOTICE 'drop cascades to reference "%"', r.name;
+  END LOOP;
+  IF NOT coalesce(keys_touched, false) THEN RETURN; END IF;
+  FOR r IN SELECT * FROM guard.reference g WHERE NOT g.report_only LOOP
+    IF NOT guard.reference_target_key_exists(r.target_table,
+         CASE WHEN r.tenant_column IS NULL THEN ARRAY[r.target_column]
+              ELSE ARRAY[r.target_tenant_column, r.target_column] END) THEN
+      RAISE EXCEPTION 'cannot drop the unique key of % because reference "%" needs it', r.target_table, r.name
+        USING ERRCODE = 'dependent_objects_still_exist',
+              HINT = format('Drop the reference first with guard.drop_reference(%L), and declare it again on the new key (e.g. with tenant_column).', r.name);
+    END IF;
   END LOOP;
 END $$;
 CREATE EVENT TRIGGER guard_reference_on_sql_drop ON sql_drop EXECUTE FUNCTION guard.reference_on_sql_drop();

@@ -252,6 +252,15 @@ INSERT INTO tree VALUES ('c', '{c}'), ('d', '{c,d}');
 DELETE FROM tree WHERE id = 'a';
 SELECT * FROM tree ORDER BY id;
 
+-- The unique key a reference needs cannot be dropped; dropping the referencing column (with
+-- CASCADE: its triggers depend on it) drops the reference.
+ALTER TABLE codes DROP CONSTRAINT codes_pkey;
+ALTER TABLE uses DROP COLUMN code_list;
+ALTER TABLE uses DROP COLUMN code_list CASCADE;
+SELECT count(*) AS uses_references FROM guard.reference WHERE name = 'uses_codes';
+ALTER TABLE uses ADD COLUMN code_list int[];
+SELECT guard.add_reference('uses_codes', 'uses', 'code_list', 'codes', target_column => 'code');
+
 -- Dropping a table drops its references and the triggers left on the other table.
 DROP TABLE uses;
 SELECT name FROM guard.references ORDER BY name;
