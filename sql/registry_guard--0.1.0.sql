@@ -1084,8 +1084,9 @@ END $$;
 
 -- Dropping a referencing or referenced table, or the referencing column, drops its references
 -- (as dropping a table or an FK column drops native FKs): the catalog row goes, and so do the
--- triggers left on the other table. Dropping the unique key a reference needs is refused, as
--- native FKs refuse it, until the reference is dropped.
+-- triggers left on the other table. Dropping the unique key a reference needs raises a WARNING
+-- (not an error, unlike native FKs: a key change such as (id) -> (client_id, id) drops the old
+-- key before the reference can be declared again on the new one).
 -- SECURITY DEFINER: it runs on every DROP in the database, also for roles without access to
 -- schema guard; it only removes references of tables or columns that are being dropped.
 CREATE FUNCTION guard.reference_on_sql_drop() RETURNS event_trigger
@@ -1126,9 +1127,9 @@ BEGIN
     IF NOT guard.reference_target_key_exists(r.target_table,
          CASE WHEN r.tenant_column IS NULL THEN ARRAY[r.target_column]
               ELSE ARRAY[r.target_tenant_column, r.target_column] END) THEN
-      RAISE EXCEPTION 'cannot drop the unique key of % because reference "%" needs it', r.target_table, r.name
-        USING ERRCODE = 'dependent_objects_still_exist',
-              HINT = format('Drop the reference first with guard.drop_reference(%L), and declare it again on the new key (e.g. with tenant_column).', r.name);
+      RAISE WARNING 'reference "%" has lost the unique key of % it needs', r.name, r.target_table
+        USING DETAIL = 'Its checks still look elements up by the old key columns, which may now match several rows.',
+              HINT = format('Declare it again on the new key: guard.drop_reference(%L), then guard.add_reference(...) (e.g. with tenant_column).', r.name);
     END IF;
   END LOOP;
 END $$;
