@@ -45,6 +45,17 @@ psql -X -q -d "$db" -c "insert into council_preset_members values ('nope','nobod
 tap_is "$?" 1 "council_preset_members has native foreign keys"
 tap_is "$(q "$db" "select has_schema_privilege('public', 'registry_sync', 'usage')")" f "registry_sync is not reachable by PUBLIC"
 
+tap_is "$(q "$db" "select count(*) filter (where audit.is_tracked(c.oid::regclass)) || '/' || count(*) from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = 'public' and c.relkind = 'r'")" "9/9" \
+  "audit tracking is enabled on every registry table"
+q "$db" "insert into kpis (id, name, domain, data_product_id, thresholds) values ('gr', 'GR', 'Finance', 'FI', '[{\"comparison_type\": \"yoy\", \"green_threshold\": 0.1, \"yellow_threshold\": 0, \"red_threshold\": -0.05, \"inverse_logic\": false}, {\"comparison_type\": \"mom\", \"green_threshold\": 0.05, \"yellow_threshold\": 0, \"red_threshold\": -0.03, \"inverse_logic\": false}]')" >/dev/null
+q "$db" "update kpis set name = 'GR2' where id = 'gr'" >/dev/null
+q "$db" "update kpis set thresholds = '[{\"comparison_type\": \"yoy\", \"green_threshold\": 0.12, \"yellow_threshold\": 0.01, \"red_threshold\": -0.04, \"inverse_logic\": true}]' where id = 'gr'" >/dev/null
+tap_is "$(q "$db" "select string_agg(concat_ws(':', kpi_id, comparison_type, green_threshold, yellow_threshold, red_threshold, inverse_logic, effective_to is null), ' ' order by version_id, comparison_type) from kpi_threshold_history")" \
+  "gr:mom:0.05:0:-0.03:f:f gr:yoy:0.1:0:-0.05:f:f gr:yoy:0.12:0.01:-0.04:t:t" \
+  "kpi_threshold_history: one period per threshold change (a name change starts none), the latest still in force"
+q "$db" "delete from kpis where id = 'gr'" >/dev/null
+tap_is "$(q "$db" "select count(*) from kpi_threshold_history where effective_to is null")" 0 "kpi_threshold_history: a delete ends the period"
+
 # ---- re-run is a no-op
 before=$(q "$db" "select string_agg(version || c.applied_at::text, ',' order by version) from supabase_migrations.registry_sync_checksums c")
 out=$("$rs" migrate --dir "$migrations" --dbname "$db" 2>&1); rc=$?
