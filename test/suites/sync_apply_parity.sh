@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# registry-sync apply on the real January 2026 registry: the default run fails listing exactly
+# the dangling references of *.dangling.txt and changes nothing; --on-dangling=drop yields
+# exactly expected-rows/*.json (every row, every column); a re-apply writes 0 rows.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+. test/lib/tap.sh
+. test/lib/sync_apply.sh
+db=rg_sync_apply_parity
+sa_newdb $db; tap_ok $? "fresh database with the registry schema"
+export PGDATABASE=$db
+R=$SA_FIXTURE
+
+out=$("$SA_BIN" apply --registry "$R" 2>&1); rc=$?
+tap_is "$rc" 1 "default apply (--on-dangling=fail) exits 1"
+got=$(printf '%s\n' "$out" | sed -n "s/.*error: dangling reference: \([a-z_]*\) '\([^']*\)': [a-z_]* refers to '\([^']*\)'.*/\1|\2|\3/p" | sort)
+want=$( { sed -n "s/^Warning: Unknown business process '\(.*\)' for KPI \(.*\)$/kpis|\2|\1/p" "$R"/expected-rows/kpis.dangling.txt
+          sed -n "s/^Warning: Unknown business process '\(.*\)' for principal \(.*\)$/principal_profiles|\2|\1/p" "$R"/expected-rows/principal_profiles.dangling.txt; } | sort)
+tap_is "$got" "$want" "the failure lists exactly the (table, entry, value) references of *.dangling.txt"
+tap_is "$(printf '%s\n' "$got" | wc -l) $(printf '%s\n' "$got" | cut -d'|' -f3 | sort -u | wc -l)" "7 6" "7 references, 6 distinct values"
+tap_like "$out" "kpi_registry.yaml:400:9: error: dangling reference: kpis 'travel'" "each reference names file:line:column"
+tap_is "$(psql -X -At -c 'SELECT (SELECT count(*) FROM kpis) + (SELECT count(*) FROM business_processes)')" 0 "the failed run wrote nothing"
+tap_is "$(psql -X -At -c "SELECT count(*) FROM registry_sync.sync_runs")" 0 "validation failed before the database was touched (no run record)"
+
+out=$("$SA_BIN" apply --registry "$R" --on-dangling=drop 2>&1); rc=$?
+tap_is "$rc" 0 "apply --on-dangling=drop succeeds"
+tap_is "$(printf '%s\n' "$out" | grep -c 'warning: dropped dangling reference')" 7 "each of the 7 dropped references is reported"
+cmp=$(python3 test/tools/compare_expected_rows.py "$R/expected-rows" 2>&1); rc=$?
+tap_ok $rc "database rows equal expected-rows/*.json, every column"
+[ $rc = 0 ] || printf '#  %s\n' "$cmp" | head -40
+tap_is "$(psql -X -At -c "SELECT string_agg(key, ',' ORDER BY key) FROM registry_documents")" "debate_config,kpi_defaults,principal_affinity,roles" \
+  "top-level non-list content kept as registry documents"
+tap_is "$(psql -X -At -c "SELECT document->'by_data_product_id'->'FI_Star_Schema'->'filters'->>'Version' FROM registry_documents WHERE key = 'kpi_defaults'")" \
+  "Actual" "document content is the YAML value"
+tap_is "$(psql -X -At -c "SELECT status, counts->'kpis'->>'inserted', jsonb_typeof(file_hashes), length(file_hashes->>'kpi_registry.yaml') FROM registry_sync.sync_runs ORDER BY id DESC LIMIT 1")" \
+  "succeeded|20|object|64" "sync_runs records status, counts and the sha256 of each file"
+
+before=$(sa_snapshot $db)
+out=$("$SA_BIN" apply --registry "$R" --on-dangling=drop --full-diff 2>/dev/null); rc=$?
+tap_is "$rc" 0 "re-apply with a full diff succeeds"
+tap_like "$out" "applied: 0 row\(s\) written" "a re-apply of unchanged files writes 0 rows"
+tap_is "$(sa_snapshot $db)" "$before" "the database is byte-for-byte unchanged (rows and audit versions)"
+out=$("$SA_BIN" apply --registry "$R" --on-dangling=drop 2>/dev/null)
+tap_like "$out" "registry unchanged since sync run" "a second re-apply takes the unchanged-input shortcut"
+psql -X -q -c "UPDATE kpis SET unit = 'EUR' WHERE id = 'travel'"
+out=$("$SA_BIN" apply --registry "$R" --on-dangling=drop 2>/dev/null)
+tap_like "$out" "kpis: 0 inserted, 1 updated" "an edit made in the database is seen (no shortcut) and repaired"
+tap_is "$(psql -X -At -c "SELECT unit FROM kpis WHERE id = 'travel'")" '$' "the YAML value is back"
+psql -X -q -d postgres -c "DROP DATABASE $db"
+tap_done
