@@ -94,6 +94,13 @@ Node parse_buffer(const std::string &name, const std::string &text, const ParseO
     EventGuard eg;
     if (!yaml_parser_parse(&pg.p, &eg.ev)) {
       Mark m = mark_of(pg.p.problem_mark);
+      if (pg.p.error == YAML_READER_ERROR) {
+        // Reader errors (bad encoding) carry only a byte offset: count lines up to it.
+        m = Mark{1, 1};
+        for (size_t i = 0; i < pg.p.problem_offset && i < text.size(); ++i) {
+          if (text[i] == '\n') { ++m.line; m.column = 1; } else { ++m.column; }
+        }
+      }
       std::string msg = pg.p.problem ? pg.p.problem : "invalid YAML";
       if (pg.p.context) msg += std::string(" (") + pg.p.context + " at line " + std::to_string(pg.p.context_mark.line + 1) + ")";
       if (msg.find("UTF-8") != std::string::npos) msg += "; registry files must be UTF-8 encoded";
