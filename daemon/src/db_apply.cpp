@@ -211,6 +211,40 @@ std::string file_hashes_json(const Registry &reg) {
 
 void check_schema(pqxx::connection &conn, const Mapping &m) {
   pqxx::read_transaction tx(conn);
+  // Privileges first, so a role that may not even look at the schema gets a clear message.
+  {
+    std::vector<std::string> missing;
+    auto role = tx.exec("SELECT current_user, has_schema_privilege('registry_sync', 'USAGE') IS NOT FALSE, "
+                        "has_database_privilege(current_database(), 'TEMP'), to_regnamespace('registry_sync') IS NOT NULL")[0];
+    std::string user = role[0].c_str();
+    bool sync_schema = role[3].as<bool>();
+    if (sync_schema && !role[1].as<bool>()) missing.push_back("USAGE on schema registry_sync");
+    if (!role[2].as<bool>()) missing.push_back("TEMP on the database (apply stages rows in temp tables)");
+    std::vector<std::string> tables;
+    for (const auto &t : m.tables) tables.push_back("public." + qi(t.name));
+    tables.push_back("public.registry_documents");
+    if (sync_schema && role[1].as<bool>()) {
+      tables.push_back("registry_sync.sync_runs");
+      tables.push_back("registry_sync.apply_state");
+    }
+    for (const auto &t : tables) {
+      auto r = tx.exec_params("SELECT to_regclass($1) IS NOT NULL AND NOT has_table_privilege($1, 'SELECT'), "
+                              "to_regclass($1) IS NOT NULL AND NOT has_table_privilege($1, 'INSERT'), "
+                              "to_regclass($1) IS NOT NULL AND NOT has_table_privilege($1, 'UPDATE'), "
+                              "to_regclass($1) IS NOT NULL AND NOT has_table_privilege($1, 'DELETE')", t)[0];
+      std::string privs;
+      const char *names[] = {"SELECT", "INSERT", "UPDATE", "DELETE"};
+      for (int i = 0; i < 4; ++i)
+        if (r[i].as<bool>()) privs += (privs.empty() ? "" : ", ") + std::string(names[i]);
+      if (!privs.empty()) missing.push_back(privs + " on " + t);
+    }
+    if (!missing.empty()) {
+      std::string msg = "role " + user + " lacks privileges apply needs:";
+      for (const auto &x : missing) msg += "\n  " + x;
+      msg += "\ngrant them, or connect as the registry's owner; nothing was changed";
+      throw DatabaseError(msg);
+    }
+  }
   std::vector<std::string> problems;
   std::vector<TableDef> defs(m.tables.begin(), m.tables.end());
   defs.push_back(documents_table_def());
