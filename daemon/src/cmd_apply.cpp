@@ -44,13 +44,11 @@ int run_apply(const std::vector<std::string> &args) {
   RegistryOptions o = registry_options(*vm);
 
   Mapping m;
-  Registry reg;
-  Findings f;
-  if (!read_registry(o, m, reg, f, std::cerr, &std::cerr)) {
-    std::cerr << "registry-sync apply: validation failed; the database was not touched\n";
-    return kFailure;
+  try {
+    m = load_mapping(o.mapping_path);
+  } catch (const YamlError &e) {
+    throw UsageError(std::string("mapping file: ") + e.what());
   }
-
   ApplyOptions ao;
   ao.dry_run = vm->count("dry-run") > 0;
   ao.prune = vm->count("prune") > 0;
@@ -69,7 +67,22 @@ int run_apply(const std::vector<std::string> &args) {
   auto conn = connect(settings.connection, "registry-sync apply");
   check_schema(*conn, m);
   SessionAdvisoryLock lock(*conn, "registry-sync apply");
-  ApplyResult r = apply_registry(*conn, m, reg, ao);
+  if (!ao.force_full_diff) {
+    // Unchanged files on an unchanged database: no need to parse them at all.
+    if (auto id = try_unchanged_shortcut(*conn, m, hash_registry_files(m, o.registry_dir, o.max_file_bytes), ao)) {
+      std::cout << (ao.dry_run ? "dry run: nothing written" : "applied: 0 row(s) written") << " (sync run " << *id << ")\n";
+      return kOk;
+    }
+  }
+  // Everything is validated before the first write.
+  Registry reg;
+  Findings f;
+  Mapping checked;
+  if (!read_registry(o, checked, reg, f, std::cerr, &std::cerr)) {
+    std::cerr << "registry-sync apply: validation failed; the database was not changed\n";
+    return kFailure;
+  }
+  ApplyResult r = apply_registry(*conn, checked, reg, ao);
   std::cout << (ao.dry_run ? "dry run: nothing written" : "applied: " + std::to_string(r.rows_written) + " row(s) written")
             << " (sync run " << r.sync_run_id << ")\n";
   return kOk;

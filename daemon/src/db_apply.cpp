@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstdio>
 #include <map>
+#include <optional>
 #include <set>
 
 #include <nlohmann/json.hpp>
@@ -201,13 +202,54 @@ void print_list(std::ostream &out, const char *sign, const pqxx::result &r, size
   }
 }
 
-std::string file_hashes_json(const Registry &reg) {
+}  // namespace
+
+std::string file_hashes_json(const std::vector<SourceFile> &files) {
   nlohmann::json j = nlohmann::json::object();
-  for (const auto &f : reg.files) j[f.rel] = f.sha256;
+  for (const auto &f : files) j[f.rel] = f.sha256;
   return j.dump();
 }
 
-}  // namespace
+std::string apply_options_text(const ApplyOptions &opt) { return "on_dangling=" + opt.on_dangling + ";mapping=" + opt.mapping_sha256; }
+
+std::optional<long long> try_unchanged_shortcut(pqxx::connection &conn, const Mapping &m, const std::vector<SourceFile> &files,
+                                                const ApplyOptions &opt) {
+  std::string hashes = file_hashes_json(files);
+  pqxx::work tx(conn);
+  std::string tenant_lit = tx.quote(opt.tenant);
+  auto st = tx.exec_params(
+      "SELECT xid_text, row_counts::text, sync_run_id FROM registry_sync.apply_state "
+      "WHERE tenant = $1 AND options = $2 AND file_hashes = $3::jsonb AND age(xid_text::xid) < 1000000000",
+      opt.tenant, apply_options_text(opt), hashes);
+  if (st.empty()) return std::nullopt;
+  auto stored = nlohmann::json::parse(st[0][1].c_str());
+  std::string xid = st[0][0].c_str();
+  std::vector<TableDef> defs(m.tables.begin(), m.tables.end());
+  defs.push_back(documents_table_def());
+  nlohmann::json counts = nlohmann::json::object();
+  std::vector<std::pair<std::string, long long>> kept;
+  for (const auto &d : defs) {
+    if (!stored.contains(d.name)) return std::nullopt;
+    long long want_db = stored[d.name][0].get<long long>(), yaml = stored[d.name][1].get<long long>();
+    Target t{&d, nullptr, {}, table_info(tx, d.name), {}, false, {}};
+    // Any insert, update or delete since that run shows as a changed count or a newer xmin.
+    auto r = tx.exec("SELECT count(*), count(*) FILTER (WHERE age(xmin) < age(" + tx.quote(xid) + "::xid)) FROM public." + qi(d.name) +
+                     " t WHERE " + Sql{t, tenant_lit}.tenant_cond("t"));
+    long long n = r[0][0].as<long long>(), newer = r[0][1].as<long long>();
+    if (n != want_db || newer != 0 || (opt.prune && n != yaml)) return std::nullopt;
+    counts[d.name] = {{"inserted", 0}, {"updated", 0}, {"deleted", 0}, {"unchanged", yaml}, {"not_in_yaml", n - std::min(n, yaml)}};
+    if (n > yaml) kept.emplace_back(d.name, n - yaml);
+  }
+  auto id = tx.exec_params1(
+      "INSERT INTO registry_sync.sync_runs (kind, tenant, actor, file_hashes, dry_run, status, finished_at, counts) "
+      "VALUES ('apply', $1, 'registry-sync apply', $2::jsonb, $3, $4, now(), $5::jsonb) RETURNING id",
+      opt.tenant, hashes, opt.dry_run, opt.dry_run ? "dry_run" : "succeeded", counts.dump())[0].as<long long>();
+  tx.commit();
+  std::ostream &out = *opt.out;
+  out << "registry unchanged since sync run " << st[0][2].c_str() << " (same files and mapping, no database change since): 0 rows written\n";
+  for (const auto &[name, n] : kept) out << "  " << name << ": " << n << " row(s) not in the YAML (kept; --prune deletes them)\n";
+  return id;
+}
 
 void check_schema(pqxx::connection &conn, const Mapping &m) {
   pqxx::read_transaction tx(conn);
@@ -281,8 +323,8 @@ ApplyResult apply_registry(pqxx::connection &conn, const Mapping &m, const Regis
     for (const auto &doc : reg.documents) d.doc_rows.push_back({reg.files[doc.file].rel, doc.key, doc.json});
     targets.push_back(std::move(d));
   }
-  std::string hashes = file_hashes_json(reg);
-  std::string options = "on_dangling=" + opt.on_dangling + ";mapping=" + opt.mapping_sha256;
+  std::string hashes = file_hashes_json(reg.files);
+  std::string options = apply_options_text(opt);
 
   // The run record lives outside the data transaction so a failed run is still recorded.
   {
@@ -308,43 +350,6 @@ ApplyResult apply_registry(pqxx::connection &conn, const Mapping &m, const Regis
       t.info = table_info(tx, t.def->name);
       t.info.hr = !t.def->hr_link_column.empty() && t.info.columns.count(t.def->hr_link_column);
       t.info.hr_created = !t.def->hr_created_column.empty() && t.info.columns.count(t.def->hr_created_column);
-    }
-
-    // Shortcut: same inputs as the last successful apply for this tenant, and no row of any
-    // target changed since (row counts equal, no row newer than that apply's transaction).
-    if (!opt.force_full_diff) {
-      auto st = tx.exec_params(
-          "SELECT xid_text, row_counts::text, sync_run_id FROM registry_sync.apply_state "
-          "WHERE tenant = $1 AND options = $2 AND file_hashes = $3::jsonb AND age(xid_text::xid) < 1000000000",
-          opt.tenant, options, hashes);
-      if (!st.empty()) {
-        auto stored = nlohmann::json::parse(st[0][1].c_str());
-        std::string xid = st[0][0].c_str();
-        bool same = true;
-        for (auto &t : targets) {
-          auto r = tx.exec("SELECT count(*), count(*) FILTER (WHERE age(xmin) < age(" + tx.quote(xid) + "::xid)) FROM public." +
-                           qi(t.def->name) + " t WHERE " + Sql{t, tenant_lit}.tenant_cond("t"));
-          long long n = r[0][0].as<long long>(), newer = r[0][1].as<long long>();
-          long long want = stored.value(t.def->name, -1LL);
-          if (n != want || newer != 0 || (opt.prune && static_cast<size_t>(n) != live_rows(t))) { same = false; break; }
-          t.counts.unchanged = live_rows(t);
-          t.counts.not_in_yaml = static_cast<size_t>(n) - std::min<size_t>(static_cast<size_t>(n), live_rows(t));
-        }
-        if (same) {
-          res.shortcut = true;
-          out << "registry unchanged since sync run " << st[0][2].c_str()
-              << " (same files and mapping, no database change since): 0 rows written\n";
-          for (auto &t : targets) {
-            counts[t.def->name] = {{"inserted", 0}, {"updated", 0}, {"deleted", 0}, {"unchanged", t.counts.unchanged}, {"not_in_yaml", t.counts.not_in_yaml}};
-            if (t.counts.not_in_yaml)
-              out << "  " << t.def->name << ": " << t.counts.not_in_yaml << " row(s) not in the YAML (kept; --prune deletes them)\n";
-          }
-          tx.exec_params("UPDATE registry_sync.sync_runs SET status = $2, finished_at = now(), counts = $3::jsonb WHERE id = $1",
-                         res.sync_run_id, opt.dry_run ? "dry_run" : "succeeded", counts.dump());
-          tx.commit();
-          return res;
-        }
-      }
     }
 
     // Stage and merge, referenced tables first.
@@ -473,7 +478,8 @@ ApplyResult apply_registry(pqxx::connection &conn, const Mapping &m, const Regis
       nlohmann::json rc = nlohmann::json::object();
       for (auto &t : targets) {
         Sql q{t, tenant_lit};
-        rc[t.def->name] = tx.exec("SELECT count(*) FROM " + q.tbl() + " t WHERE " + q.tenant_cond("t"))[0][0].as<long long>();
+        long long db = tx.exec("SELECT count(*) FROM " + q.tbl() + " t WHERE " + q.tenant_cond("t"))[0][0].as<long long>();
+        rc[t.def->name] = {db, static_cast<long long>(live_rows(t))};
       }
       tx.exec_params(
           "INSERT INTO registry_sync.apply_state (tenant, sync_run_id, options, file_hashes, row_counts, xid_text, applied_at) "

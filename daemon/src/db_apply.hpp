@@ -2,6 +2,7 @@
 // only changed rows written, one transaction, a registry_sync.sync_runs record.
 #pragma once
 
+#include <optional>
 #include <ostream>
 #include <pqxx/connection>
 #include <string>
@@ -38,6 +39,13 @@ TableDef documents_table_def();
 // Checks the database has every mapped table and column with the mapped type; throws
 // OperationError naming what is missing ("run registry-sync migrate").
 void check_schema(pqxx::connection &conn, const Mapping &m);
+
+// The unchanged-input shortcut: when the files hash as in the last successful apply for this
+// tenant (same mapping and options), and every table still has the row count that run left and
+// no row newer than its transaction, nothing can differ: records a run and returns its id
+// without parsing. nullopt = do the full run.
+std::optional<long long> try_unchanged_shortcut(pqxx::connection &conn, const Mapping &m, const std::vector<SourceFile> &files,
+                                                const ApplyOptions &opt);
 
 ApplyResult apply_registry(pqxx::connection &conn, const Mapping &m, const Registry &reg, const ApplyOptions &opt);
 

@@ -76,6 +76,10 @@ struct LoadOptions {
 // run reports everything. The returned registry is only usable when findings.errors() == 0.
 Registry load_registry(const Mapping &m, const std::string &dir, const LoadOptions &opt, Findings &findings);
 
+// Hashes the mapped files without parsing them (for apply's unchanged-input shortcut); files
+// that are missing or over the limit are left out (the full run reports them).
+std::vector<SourceFile> hash_registry_files(const Mapping &m, const std::string &dir, uint64_t max_file_bytes);
+
 // Resolves references (display names -> ids), then applies the dangling policy: fail = every
 // enforced dangling reference is an error; drop = removed with a warning; keep = kept, refused
 // for enforced references. Report-only references are warnings under every policy.

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <chrono>
 #include <cstdio>
+#include <map>
 #include <set>
 #include <unordered_set>
 
@@ -324,33 +325,45 @@ struct Loader {
     }
   }
 
-  void load_list(size_t file, const ListDef &l, const Node &list) {
+  std::map<const ListDef *, std::unordered_set<std::string>> known_cache;
+
+  const std::unordered_set<std::string> &known_for(const ListDef &l, const TableDef &t) {
+    auto it = known_cache.find(&l);
+    if (it == known_cache.end()) it = known_cache.emplace(&l, known_fields(t, l)).first;
+    return it->second;
+  }
+
+  void load_entry(size_t file, const ListDef &l, const Node &entry) {
     TableRows &tr = *reg.table(l.table);
     const TableDef &t = *tr.def;
-    if (!list.is_seq()) {
-      f.error(shown(file), list.mark, "'" + l.key + "' must be a list of " + t.name + " entries, got " + kind_name(list));
+    if (!entry.is_map()) {
+      f.error(shown(file), entry.mark, "each " + t.name + " entry must be a mapping of fields, got " + kind_name(entry));
       return;
     }
-    auto known = known_fields(t, l);
-    for (const Node &entry : list.items) {
-      if (!entry.is_map()) {
-        f.error(shown(file), entry.mark, "each " + t.name + " entry must be a mapping of fields, got " + kind_name(entry));
-        continue;
-      }
-      Row row;
-      bool ok = build_row(file, t, l.columns, entry, nullptr, 0, nullptr, nullptr, row);
-      std::string label = ok ? row_label(t, row) : "";
-      for (size_t i = 0; i < entry.map_size(); ++i) {
-        const Node &k = entry.key(i);
-        if (!known.count(k.text))
-          f.warning(shown(file), k.mark, "unknown field '" + k.text + "' in " + t.name + " entry" + (label.empty() ? "" : " '" + label + "'") +
-                                             " is not stored (add it to the mapping, or to its ignore: list)");
-      }
-      if (ok) {
-        for (const auto &ch : l.children) load_children(file, ch, entry, row, t);
-        add_row(tr, std::move(row), l.key);
+    const auto &known = known_for(l, t);
+    Row row;
+    bool ok = build_row(file, t, l.columns, entry, nullptr, 0, nullptr, nullptr, row);
+    for (size_t i = 0; i < entry.map_size(); ++i) {
+      const Node &k = entry.key(i);
+      if (!known.count(k.text)) {
+        std::string label = ok ? row_label(t, row) : "";
+        f.warning(shown(file), k.mark, "unknown field '" + k.text + "' in " + t.name + " entry" + (label.empty() ? "" : " '" + label + "'") +
+                                           " is not stored (add it to the mapping, or to its ignore: list)");
       }
     }
+    if (ok) {
+      for (const auto &ch : l.children) load_children(file, ch, entry, row, t);
+      add_row(tr, std::move(row), l.key);
+    }
+  }
+
+  void load_list(size_t file, const ListDef &l, const Node &list) {
+    if (list.streamed) return;  // its entries were loaded while parsing
+    if (!list.is_seq()) {
+      f.error(shown(file), list.mark, "'" + l.key + "' must be a list of " + l.table + " entries, got " + kind_name(list));
+      return;
+    }
+    for (const Node &entry : list.items) load_entry(file, l, entry);
   }
 
   void load_children(size_t file, const ChildDef &ch, const Node &entry, const Row &parent, const TableDef &pt) {
@@ -415,12 +428,31 @@ std::vector<std::string> expand(const std::string &dir, const FileDef &fd) {
   return out;
 }
 
+std::string trim_dir(std::string base) {
+  while (base.size() > 1 && base.back() == '/') base.pop_back();
+  return base;
+}
+
 }  // namespace
+
+std::vector<SourceFile> hash_registry_files(const Mapping &m, const std::string &dir, uint64_t max_file_bytes) {
+  std::vector<SourceFile> out;
+  std::string base = trim_dir(dir);
+  for (const auto &fd : m.files)
+    for (const auto &rel : expand(base, fd)) {
+      try {
+        std::string bytes = read_file_limited(base + "/" + rel, max_file_bytes);
+        out.push_back(SourceFile{rel, base + "/" + rel, sha256_hex(bytes), bytes.size()});
+      } catch (const YamlError &) {
+      }
+    }
+  return out;
+}
 
 Registry load_registry(const Mapping &m, const std::string &dir, const LoadOptions &opt, Findings &findings) {
   Registry reg;
   for (const auto &t : m.tables) reg.tables.push_back(TableRows{&t, {}, {}});
-  Loader loader{m, reg, findings};
+  Loader loader{m, reg, findings, {}};
   ParseOptions po;
   po.max_bytes = opt.max_file_bytes;
   std::string base = dir;
@@ -434,28 +466,45 @@ Registry load_registry(const Mapping &m, const std::string &dir, const LoadOptio
     }
     for (const auto &rel : paths) {
       auto t0 = std::chrono::steady_clock::now();
-      YamlFile yf;
       std::string shown = base + "/" + rel;
+      SourceFile sf;
+      sf.rel = rel;
+      sf.shown = shown;
+      std::string bytes;
       try {
-        yf = parse_yaml_file(shown, po);
+        bytes = read_file_limited(shown, opt.max_file_bytes);
       } catch (const YamlError &e) {
         findings.error(shown, e.mark, e.detail);
         continue;
       }
-      SourceFile sf;
-      sf.rel = rel;
-      sf.shown = shown;
-      sf.bytes = yf.bytes.size();
-      sf.sha256 = sha256_hex(yf.bytes);
+      sf.bytes = bytes.size();
+      sf.sha256 = sha256_hex(bytes);
       reg.files.push_back(sf);
-      auto t1 = std::chrono::steady_clock::now();
-      loader.load_file(reg.files.size() - 1, fd, yf.root);
+      size_t fi = reg.files.size() - 1;
+      // Entries of the mapped lists are mapped as soon as each is parsed.
+      StreamSpec spec;
+      spec.wants = [&](const std::string &key) {
+        for (const auto &l : fd.lists)
+          if (l.key == key) return true;
+        return false;
+      };
+      spec.on_entry = [&](const std::string &key, Node &&entry) {
+        for (const auto &l : fd.lists)
+          if (l.key == key) { loader.load_entry(fi, l, entry); return; }
+      };
+      po.stream = &spec;
+      Node root;
+      try {
+        root = parse_yaml_text(shown, bytes, po);
+      } catch (const YamlError &e) {
+        findings.error(shown, e.mark, e.detail);
+        continue;
+      }
+      loader.load_file(fi, fd, root);
       if (opt.progress && sf.bytes > (1u << 20)) {
-        auto t2 = std::chrono::steady_clock::now();
         char buf[256];
-        std::snprintf(buf, sizeof buf, "registry-sync: read %s (%.1f MB): parsed in %.2f s, mapped in %.2f s\n", shown.c_str(),
-                      static_cast<double>(sf.bytes) / 1048576.0, std::chrono::duration<double>(t1 - t0).count(),
-                      std::chrono::duration<double>(t2 - t1).count());
+        std::snprintf(buf, sizeof buf, "registry-sync: read and mapped %s (%.1f MB) in %.2f s\n", shown.c_str(),
+                      static_cast<double>(sf.bytes) / 1048576.0, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
         *opt.progress << buf << std::flush;
       }
     }

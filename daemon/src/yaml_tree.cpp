@@ -85,8 +85,10 @@ Node parse_buffer(const std::string &name, const std::string &text, const ParseO
   int documents = 0;
   size_t alias_nodes = 0;
 
+  std::vector<std::string> stream_key;  // per open collection: the top-level key it streams ("" = none)
   auto add = [&](Node &&n) {
     if (stack.empty()) { root = std::move(n); have_root = true; }
+    else if (!stream_key.back().empty()) opt.stream->on_entry(stream_key.back(), std::move(n));
     else stack.back().items.push_back(std::move(n));
   };
 
@@ -158,6 +160,15 @@ Node parse_buffer(const std::string &name, const std::string &text, const ParseO
         n.tag = tag_of(seq ? ev.data.sequence_start.tag : ev.data.mapping_start.tag);
         const yaml_char_t *anchor = seq ? ev.data.sequence_start.anchor : ev.data.mapping_start.anchor;
         open_anchor.push_back(anchor ? reinterpret_cast<const char *>(anchor) : "");
+        std::string sk;
+        if (seq && opt.stream) {
+          if (stack.empty() && opt.stream->wants(".")) sk = ".";
+          else if (stack.size() == 1 && stack[0].is_map() && stack[0].items.size() % 2 == 1 && stack[0].items.back().is_scalar() &&
+                   opt.stream->wants(stack[0].items.back().text))
+            sk = stack[0].items.back().text;
+        }
+        n.streamed = !sk.empty();
+        stream_key.push_back(std::move(sk));
         stack.push_back(std::move(n));
         break;
       }
@@ -165,6 +176,7 @@ Node parse_buffer(const std::string &name, const std::string &text, const ParseO
       case YAML_MAPPING_END_EVENT: {
         Node n = std::move(stack.back());
         stack.pop_back();
+        stream_key.pop_back();
         if (n.is_map()) {
           for (size_t i = 0; i < n.map_size(); ++i)
             if (n.key(i).is_scalar() && n.key(i).style == ScalarStyle::Plain && n.key(i).text == "<<")
@@ -187,6 +199,20 @@ Node parse_buffer(const std::string &name, const std::string &text, const ParseO
 
 Node parse_yaml_text(const std::string &name, const std::string &text, const ParseOptions &opt) {
   return parse_buffer(name, text, opt);
+}
+
+std::string read_file_limited(const std::string &path, uint64_t max_bytes) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw YamlError(path, Mark{1, 1}, "cannot open the file (missing or unreadable)");
+  in.seekg(0, std::ios::end);
+  auto size = static_cast<uint64_t>(in.tellg());
+  if (size > max_bytes)
+    throw YamlError(path, Mark{1, 1}, "file is " + std::to_string(size) + " bytes, over the limit of " +
+                                          std::to_string(max_bytes) + " bytes (raise --max-file-size to accept it)");
+  in.seekg(0, std::ios::beg);
+  std::string bytes(size, '\0');
+  if (size && !in.read(bytes.data(), static_cast<std::streamsize>(size))) throw YamlError(path, Mark{1, 1}, "cannot read the file");
+  return bytes;
 }
 
 YamlFile parse_yaml_file(const std::string &path, const ParseOptions &opt) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -36,6 +37,7 @@ struct Node {
   std::string tag;   // explicit tag ("" when none)
   // Sequence: the elements. Mapping: keys and values alternate (key0, value0, key1, ...).
   std::vector<Node> items;
+  bool streamed = false;  // a sequence whose elements went to StreamSpec::on_entry
 
   bool is_scalar() const { return kind == NodeKind::Scalar; }
   bool is_seq() const { return kind == NodeKind::Sequence; }
@@ -47,8 +49,18 @@ struct Node {
   const Node *get(const std::string &k) const;
 };
 
+// Streaming of big lists: the elements of a top-level list (a sequence under a root mapping key
+// the caller wants, or the root sequence itself) are handed to `on_entry` one by one as soon as
+// each is complete, instead of being kept in the tree (the list node stays, empty, with
+// `streamed` set). This keeps a 100k-entry registry from being held and freed as one tree.
+struct StreamSpec {
+  std::function<bool(const std::string &top_key)> wants;  // key "." = the root sequence
+  std::function<void(const std::string &top_key, Node &&entry)> on_entry;
+};
+
 struct ParseOptions {
   uint64_t max_bytes = 256ull * 1024 * 1024;  // files above this are refused
+  const StreamSpec *stream = nullptr;
 };
 
 // A parsed file: its single document's root, its bytes (for hashing) and its name for messages.
@@ -61,7 +73,9 @@ struct YamlFile {
 // Parses one file. Throws YamlError for syntax errors, invalid UTF-8, empty files, files over
 // the size limit, multiple documents, duplicate mapping keys and unsupported constructs.
 YamlFile parse_yaml_file(const std::string &path, const ParseOptions &opt = {});
-// Parses text already in memory (tests, mapping defaults). `name` appears in messages.
+// Reads a file's bytes, refusing files over the limit (YamlError at line 1).
+std::string read_file_limited(const std::string &path, uint64_t max_bytes);
+// Parses text already in memory. `name` appears in messages.
 Node parse_yaml_text(const std::string &name, const std::string &text, const ParseOptions &opt = {});
 
 }  // namespace rgsync
