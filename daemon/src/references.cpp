@@ -64,20 +64,30 @@ void resolve_references(const Mapping &m, Registry &reg, OnDangling policy, Find
       return std::nullopt;
     };
 
+    // Report-only violations: every one is listed up to kListPerValue per value, the rest counted
+    // (a 100k-row registry naming one unknown product would otherwise print 100k lines).
+    constexpr size_t kListPerValue = 20;
+    std::unordered_map<std::string, std::pair<size_t, std::pair<size_t, Mark>>> report_only;  // value -> (count, first place)
     for (auto &row : from->rows) {
       if (row.dropped) continue;
       Cell &c = row.cells[ci];
       if (c.null) continue;
-      std::string entry = row_label(ft, row);
+      // The label is only needed for messages: built on first use.
+      std::string entry_cache;
+      auto entry_label = [&]() -> const std::string & { if (entry_cache.empty()) entry_cache = row_label(ft, row); return entry_cache; };
       auto dangling = [&](const std::string &value, Mark mark) -> bool {  // true = remove it
-        Dangling d{ref.table, ref.column, entry, value, row.file, mark, ref.enforced};
-        reg.dangling.push_back(d);
+        const std::string &entry = entry_label();
         const std::string &file = reg.files[row.file].shown;
-        std::string what = ref.table + " '" + entry + "': " + ref.column + " refers to '" + value + "', which is no " + ref.target + " " + matches;
         if (!ref.enforced) {
-          f.warning(file, mark, what + " (reported only: the mapping declares this reference enforced: false)");
+          auto &[count, first] = report_only.try_emplace(value, 0, std::make_pair(row.file, mark)).first->second;
+          if (++count > kListPerValue) return false;
+          reg.dangling.push_back(Dangling{ref.table, ref.column, entry, value, row.file, mark, ref.enforced});
+          f.warning(file, mark, ref.table + " '" + entry + "': " + ref.column + " refers to '" + value + "', which is no " + ref.target + " " +
+                                    matches + " (reported only: the mapping declares this reference enforced: false)");
           return false;
         }
+        reg.dangling.push_back(Dangling{ref.table, ref.column, entry, value, row.file, mark, ref.enforced});
+        std::string what = ref.table + " '" + entry + "': " + ref.column + " refers to '" + value + "', which is no " + ref.target + " " + matches;
         switch (policy) {
           case OnDangling::Fail:
             f.error(file, mark, "dangling reference: " + what + " (fix it, or choose --on-dangling=drop)");
@@ -110,13 +120,18 @@ void resolve_references(const Mapping &m, Registry &reg, OnDangling policy, Find
         if (!ft.owner.empty()) {
           row.dropped = true;  // a link row without its target is no link
         } else if (required) {
-          f.error(reg.files[row.file].shown, c.mark, ref.table + " '" + entry + "': cannot drop the dangling " + ref.column + ": the column is required");
+          f.error(reg.files[row.file].shown, c.mark, ref.table + " '" + entry_label() + "': cannot drop the dangling " + ref.column + ": the column is required");
         } else {
           c.null = true;
           c.text.clear();
         }
       }
     }
+    for (const auto &[value, info] : report_only)
+      if (info.first > kListPerValue)
+        f.warning(reg.files[info.second.first].shown, info.second.second,
+                  ref.table + "." + ref.column + ": " + std::to_string(info.first - kListPerValue) + " more entries (" + std::to_string(info.first) +
+                      " in all, the first listed above) refer to '" + value + "', which is no " + ref.target + " " + matches + " (reported only)");
   }
 }
 

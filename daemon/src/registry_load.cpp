@@ -103,7 +103,7 @@ struct Loader {
         case ColType::Text: {
           if (!v.is_scalar()) return bad("text");
           if (v.text.find('\0') != std::string::npos) return bad("text without NUL characters");
-          resolve_scalar(shown(file), v);  // rejects unsupported tags
+          if (!v.tag.empty()) resolve_scalar(shown(file), v);  // rejects unsupported tags
           c.text = v.text;
           break;
         }

@@ -168,6 +168,8 @@ Node parse_buffer(const std::string &name, const std::string &text, const ParseO
             sk = stack[0].items.back().text;
         }
         n.streamed = !sk.empty();
+        // Registry entries have a dozen or more fields: avoid regrowing from 1.
+        if (!n.streamed) n.items.reserve(seq ? 4 : 16);
         stream_key.push_back(std::move(sk));
         stack.push_back(std::move(n));
         break;
