@@ -22,6 +22,7 @@ daemon:
 install: all
 	$(MAKE) -f pgxs.mk PG_CONFIG=$(PG_CONFIG) install
 	@if [ -x build/daemon/registry-sync ]; then install -D -m 755 build/daemon/registry-sync $(DESTDIR)$(PREFIX)/bin/registry-sync; fi
+	install -D -m 644 config/registry-mapping.yaml $(DESTDIR)$(PREFIX)/share/registry-sync/registry-mapping.yaml
 
 # pg_regress against an already running server (PGHOST/PGPORT) with the extension installed.
 installcheck:
