@@ -443,6 +443,17 @@ ApplyResult apply_registry(pqxx::connection &conn, const Mapping &m, const Regis
       }
     }
 
+    // HR in use: YAML principals that HR does not know are reported, never duplicated.
+    for (const auto &t : targets) {
+      if (!t.info.hr || !t.rows) continue;
+      Sql q{t, tenant_lit};
+      auto hr = tx.exec("SELECT count(*) FILTER (WHERE t." + qi(t.def->hr_link_column) + " IS NOT NULL), string_agg(" + q.label("t") +
+                        ", ', ' ORDER BY " + q.label("t") + ") FILTER (WHERE t." + qi(t.def->hr_link_column) + " IS NULL) FROM " + q.tbl() +
+                        " t WHERE " + q.tenant_cond("t"));
+      if (hr[0][0].as<long long>() > 0 && !hr[0][1].is_null())
+        out << t.def->name << ": not in HR (no " << t.def->hr_link_column << "; link them with employee_id or email): " << hr[0][1].c_str() << "\n";
+    }
+
     // Rows no longer in the YAML: deleted with --prune (dependent tables first), else reported.
     if (!opt.dry_run) {
       for (size_t i = targets.size(); i-- > 0;) {

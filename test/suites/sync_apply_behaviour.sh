@@ -66,6 +66,8 @@ tap_is "$rc" 0 "apply --prune succeeds"
 tap_is "$(psql -X -At -c "SELECT name || '|' || title || '|' || employee_id || '|' || description FROM principal_profiles WHERE id = 'cfo_001'")" \
   "Lars M. (HR)|CFO (HR)|E1|CFO, EMEA and APAC." "HR-owned columns of an HR-linked profile are not overwritten; other columns are"
 tap_is "$(psql -X -At -c "SELECT count(*) FROM principal_profiles WHERE id = 'emp_42'")" 1 "--prune never deletes a profile HR created"
+tap_like "$out" "principal_profiles: not in HR \(no hr_source; link them with employee_id or email\): ceo_001, coo_001, finance_manager_001" \
+  "YAML principals HR does not know are reported as not in HR"
 tap_is "$(psql -X -At -c "SELECT count(*) FROM kpis WHERE id = 'depreciation'")" 0 "--prune deletes rows no longer in the YAML"
 out=$(apply --full-diff)
 tap_like "$out" "applied: 0 row\(s\) written" "HR-owned differences do not count as changes on re-apply"
