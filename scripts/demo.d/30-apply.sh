@@ -47,9 +47,8 @@ psql -X -q -c "SELECT id, status, dry_run, counts->'kpis' AS kpis, left(coalesce
 if psql -X -At -c "SELECT to_regclass('audit.record_version') IS NOT NULL" | grep -q t; then
   echo "== audit rows written by apply for kpis (actor and sync run come from SET LOCAL registry_guard.*)"
   psql -X -q -c "SELECT id, op, record->>'id' AS kpi, old_record->'thresholds'->0->>'green_threshold' AS green_was,
-                        record->'thresholds'->0->>'green_threshold' AS green_now,
-                        to_jsonb(v) - 'record' - 'old_record' - 'id' - 'op' - 'record_id' - 'old_record_id' - 'table_oid' - 'table_schema' - 'table_name' AS details
-                   FROM audit.record_version v WHERE table_name = 'kpis' ORDER BY id DESC LIMIT 3"
+                        record->'thresholds'->0->>'green_threshold' AS green_now, actor, sync_run_id, changed_columns
+                   FROM audit.record_version WHERE table_name = 'kpis' ORDER BY id DESC LIMIT 3"
 fi
 
 echo "== registry-sync export: the database back as YAML (the fallback snapshot)"
