@@ -50,6 +50,7 @@ for suite in test/suites/*.sh; do
   name=$(basename "$suite" .sh)
   [ -z "$filter" ] || [ "$filter" = "$name" ] || continue
   echo "== suite $name"
+  started=$SECONDS
   sp=0; sf=0; status=1
   while IFS= read -r line; do
     echo "$line"
@@ -61,6 +62,7 @@ for suite in test/suites/*.sh; do
   done < <(timeout "${RG_SUITE_TIMEOUT:-900}" "$suite" 2>&1; echo "# exit status $?")
   if [ "${status:-1}" != 0 ] && [ "$sf" = 0 ]; then sf=1; failures+=("$name: exited with status $status"); fi
   passed=$((passed + sp)); failed=$((failed + sf))
+  echo "# suite $name: $sp passed, $sf failed in $((SECONDS - started))s"
 done
 
 if [ ${#failures[@]} -gt 0 ]; then
