@@ -3,7 +3,7 @@
 # Bulk UPDATE of every row and a 2-client pgbench single-row UPDATE, each with no trigger,
 # with a PL/pgSQL reference trigger doing what supa_audit 0.3.1 does, and with ours; plus the
 # floor (the bare UPDATE + a bulk INSERT ... SELECT of the same audit rows into a
-# supa_audit-shaped table) and the audit storage per 100k changes. Prints ratios.
+# supa_audit-shaped table, record ids computed in C) and the audit storage per 100k changes. Prints ratios.
 # Usage: bench/audit.sh [rows] [pgbench-seconds]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -51,6 +51,7 @@ SQL
 
 make_table() {  # fresh table public.reg with $ROWS rows
   q <<SQL
+SET client_min_messages = warning;
 DROP TABLE IF EXISTS public.reg;
 CREATE TABLE public.reg(id text PRIMARY KEY, name text NOT NULL, tags text[], meta jsonb, n int NOT NULL);
 INSERT INTO public.reg
@@ -62,35 +63,49 @@ SELECT 'kpi_' || g, 'Registry entry ' || g, ARRAY['finance', 'tag_' || (g % 50),
 VACUUM ANALYZE public.reg;
 SQL
 }
-timed() {  # prints the milliseconds one statement takes
-  psql -X -q -v ON_ERROR_STOP=1 -At -c 'CHECKPOINT' -c '\timing on' -c "$1" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | tail -1
+# Prints "<wall ms> <backend CPU ms>" for one statement. The CPU time of the backend (from
+# /proc) is printed too: on a shared, loaded machine wall time mostly measures the neighbours.
+timed() {
+  psql -X -q -v ON_ERROR_STOP=1 -At <<SQL | awk '/^cpu_before/ {b = $2} /^cpu_after/ {a = $2} /^Time: / {w = $2} END {printf "%s %d\n", w, (a - b) * 1000 / hz}' hz="$(getconf CLK_TCK)"
+CHECKPOINT;
+SELECT pg_backend_pid() AS pid \gset
+\setenv RG_BENCH_PID :pid
+\! awk '{print "cpu_before", \$14 + \$15}' /proc/\$RG_BENCH_PID/stat
+\timing on
+$1;
+\timing off
+\! awk '{print "cpu_after", \$14 + \$15}' /proc/\$RG_BENCH_PID/stat
+SQL
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 UPD="UPDATE public.reg SET n = n + 1"
 
 make_table
-t_none=$(timed "$UPD")
-t_floor_ins=$(timed "INSERT INTO ref.floor(record_id, old_record_id, op, table_oid, table_schema, table_name, record, old_record)
-  SELECT ref.to_record_id('public.reg'::regclass, '{id}', to_jsonb(r)), ref.to_record_id('public.reg'::regclass, '{id}', to_jsonb(r)),
-         'UPDATE', 'public.reg'::regclass, 'public', 'reg', to_jsonb(r), to_jsonb(r) FROM public.reg r")
+read -r t_none c_none <<<"$(timed "$UPD")"
+read -r t_floor_ins c_floor_ins <<<"$(timed "INSERT INTO ref.floor(record_id, old_record_id, op, table_oid, table_schema, table_name, record, old_record)
+  SELECT audit.to_record_id('public.reg'::regclass, '{id}', to_jsonb(r)), audit.to_record_id('public.reg'::regclass, '{id}', to_jsonb(r)),
+         'UPDATE', 'public.reg'::regclass, 'public', 'reg', to_jsonb(r), to_jsonb(r) FROM public.reg r")"
 t_floor=$(awk -v a="$t_none" -v b="$t_floor_ins" 'BEGIN { print a + b }')
+c_floor=$((c_none + c_floor_ins))
 
 make_table
 q -c "CREATE TRIGGER ref_audit AFTER INSERT OR UPDATE OR DELETE ON public.reg FOR EACH ROW EXECUTE FUNCTION ref.trigger()"
-t_ref=$(timed "$UPD")
+read -r t_ref c_ref <<<"$(timed "$UPD")"
 ref_bytes=$(q -c "SELECT pg_total_relation_size('ref.record_version')")
 
 make_table
-q -c "SELECT audit.enable_tracking('public.reg')"
-t_ours=$(timed "$UPD")
+q -c "SELECT audit.enable_tracking('public.reg')" >/dev/null
+read -r t_ours c_ours <<<"$(timed "$UPD")"
 ours_versions=$(q -c "SELECT count(*) FROM audit.version_log")
 ours_bytes=$(q -c "SELECT pg_total_relation_size('audit.version_log') + pg_total_relation_size('audit.change_context')")
 
-echo "== bulk UPDATE of $ROWS rows (ms; ratio to no trigger)"
-printf '  %-34s %10.1f  1.00x\n' "no trigger" "$t_none"
-printf '  %-34s %10.1f  %sx\n' "floor (UPDATE + bulk INSERT rows)" "$t_floor" "$(ratio "$t_floor" "$t_none")"
-printf '  %-34s %10.1f  %sx\n' "PL/pgSQL supa_audit-style trigger" "$t_ref" "$(ratio "$t_ref" "$t_none")"
-printf '  %-34s %10.1f  %sx   (target <= 4x, stretch <= 2.5x)\n' "registry_guard (C++)" "$t_ours" "$(ratio "$t_ours" "$t_none")"
+echo "== load average while benchmarking: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
+echo "== bulk UPDATE of $ROWS rows: wall ms (ratio) | backend CPU ms (ratio)"
+line() { printf '  %-34s %9.1f %6sx | %7d %6sx  %s\n' "$1" "$2" "$(ratio "$2" "$t_none")" "$3" "$(ratio "$3" "$c_none")" "${4:-}"; }
+line "no trigger" "$t_none" "$c_none"
+line "floor (UPDATE + bulk INSERT rows)" "$t_floor" "$c_floor"
+line "PL/pgSQL supa_audit-style trigger" "$t_ref" "$c_ref"
+line "registry_guard (C++)" "$t_ours" "$c_ours" "(target <= 4x, stretch <= 2.5x)"
 echo "  versions written by ours: $ours_versions"
 echo "== audit storage per $ROWS changes (table + indexes)"
 printf '  %-34s %8.1f MB\n' "PL/pgSQL supa_audit-style" "$(awk -v b="$ref_bytes" 'BEGIN { print b / 1048576 }')"
@@ -102,16 +117,32 @@ cat >"$script" <<PGB
 \set r random(1, $ROWS)
 UPDATE public.reg SET n = n + 1 WHERE id = 'kpi_' || :r;
 PGB
-tps() { pgbench -n -M prepared -c 2 -j 2 -T "$SECS" -f "$script" 2>/dev/null | sed -n 's/^tps = \([0-9.]*\).*/\1/p'; }
+# Prints "<tps> <server CPU microseconds per transaction>". The backends' CPU is read from the
+# postmaster's reaped-children counters (/proc/<postmaster>/stat cutime + cstime), so it counts
+# exactly the server work of this run, however busy the machine is.
+pm_pid=$(head -1 "$PGC_ROOT/run/data/postmaster.pid")
+children_cpu() { awk '{print $16 + $17}' "/proc/$pm_pid/stat"; }
+tps() {
+  local before after out
+  before=$(children_cpu)
+  out=$(pgbench -n -M prepared -c 2 -j 2 -T "$SECS" -f "$script" 2>/dev/null)
+  sleep 0.5  # let the postmaster reap the two backends
+  after=$(children_cpu)
+  awk -v b="$before" -v a="$after" -v hz="$(getconf CLK_TCK)" '
+    /^tps = / {tps = $3} /^number of transactions actually processed:/ {n = $NF}
+    END {printf "%s %.1f\n", tps, (a - b) * 1e6 / hz / n}' <<<"$out"
+}
 make_table
-p_none=$(tps)
+read -r p_none u_none <<<"$(tps)"
 q -c "CREATE TRIGGER ref_audit AFTER INSERT OR UPDATE OR DELETE ON public.reg FOR EACH ROW EXECUTE FUNCTION ref.trigger()"
-p_ref=$(tps)
-q -c "DROP TRIGGER ref_audit ON public.reg" -c "SELECT audit.enable_tracking('public.reg')"
-p_ours=$(tps)
+read -r p_ref u_ref <<<"$(tps)"
+q -c "DROP TRIGGER ref_audit ON public.reg" -c "SELECT audit.enable_tracking('public.reg')" >/dev/null
+read -r p_ours u_ours <<<"$(tps)"
 rm -f "$script"
 pct() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f%%", 100 * a / b }'; }
-echo "== pgbench, 2 clients, single-row UPDATE, ${SECS}s each (tps; share of no trigger)"
-printf '  %-34s %10.0f  100%%\n' "no trigger" "$p_none"
-printf '  %-34s %10.0f  %s\n' "PL/pgSQL supa_audit-style trigger" "$p_ref" "$(pct "$p_ref" "$p_none")"
-printf '  %-34s %10.0f  %s   (target >= 60%%, stretch >= 70%%)\n' "registry_guard (C++)" "$p_ours" "$(pct "$p_ours" "$p_none")"
+echo "== pgbench, 2 clients, single-row UPDATE, ${SECS}s each: tps (share of no trigger) | server CPU per transaction (no trigger / it)"
+echo "   load average now: $(cut -d' ' -f1-3 /proc/loadavg)"
+pline() { printf '  %-34s %8.0f %5s | %7.1f us %5s  %s\n' "$1" "$2" "$(pct "$2" "$p_none")" "$3" "$(pct "$u_none" "$3")" "${4:-}"; }
+pline "no trigger" "$p_none" "$u_none"
+pline "PL/pgSQL supa_audit-style trigger" "$p_ref" "$u_ref"
+pline "registry_guard (C++)" "$p_ours" "$u_ours" "(target >= 60%, stretch >= 70%)"

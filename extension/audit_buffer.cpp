@@ -266,11 +266,7 @@ void buffer_flush() {
   buffered = 0;
   buffered_bytes = 0;
   if (buffer_mcxt) {
-    // Keep the array, drop the row images.
-    MemoryContext fresh = AllocSetContextCreate(TopTransactionContext, "registry_guard audit buffer",
-                                                ALLOCSET_DEFAULT_SIZES);
-    MemoryContextDelete(buffer_mcxt);
-    buffer_mcxt = fresh;
+    MemoryContextReset(buffer_mcxt);  // the row images and the array
     buffer = nullptr;
     capacity = 0;
   }

@@ -60,8 +60,8 @@ CREATE INDEX version_log_record_id ON audit.version_log(record_id) WHERE record_
 -- Only DELETEs and key-changing UPDATEs: for a plain UPDATE old_record_id = record_id.
 CREATE INDEX version_log_old_record_id ON audit.version_log(old_record_id)
     WHERE old_record_id IS DISTINCT FROM record_id;
-CREATE INDEX version_log_ts ON audit.version_log USING brin(ts);
-CREATE INDEX version_log_id ON audit.version_log USING brin(id);
+-- One BRIN over both (one index to open and update per write; either column alone can use it).
+CREATE INDEX version_log_id_ts ON audit.version_log USING brin(id, ts);
 
 -- Per-table settings. regclass so that pg_dump/restore re-resolves the table by name.
 CREATE TABLE audit.tracked_table(

@@ -116,3 +116,29 @@ SELECT c.relname
 DROP TABLE public.keyed;
 DROP EXTENSION registry_guard CASCADE;
 DROP EXTENSION "uuid-ossp";
+
+-- On Supabase (auth.uid() and auth.role() exist at install time) the view has supa_audit's
+-- auth_uid and auth_role columns, filled from the request's JWT claims.
+CREATE SCHEMA auth;
+CREATE FUNCTION auth.uid() RETURNS uuid LANGUAGE sql STABLE AS
+  $$ SELECT (nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'sub')::uuid $$;
+CREATE FUNCTION auth.role() RETURNS text LANGUAGE sql STABLE AS
+  $$ SELECT nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'role' $$;
+CREATE EXTENSION registry_guard;
+SELECT column_name, data_type FROM information_schema.columns
+ WHERE table_schema = 'audit' AND table_name = 'record_version' AND column_name LIKE 'auth%'
+ ORDER BY ordinal_position;
+CREATE TABLE public.members(id int PRIMARY KEY, name text);
+SELECT audit.enable_tracking('public.members');
+BEGIN;
+SET LOCAL request.jwt.claims = '{"sub": "3b241101-e2bb-4255-8caf-4136c566a962", "role": "authenticated"}';
+INSERT INTO public.members VALUES (1, 'a');
+COMMIT;
+BEGIN;
+SET LOCAL request.jwt.claims = '{"sub": "not-a-uuid", "role": "service_role"}';
+UPDATE public.members SET name = 'b';
+COMMIT;
+SELECT op, auth_uid, auth_role FROM audit.record_version ORDER BY id;
+DROP TABLE public.members;
+DROP EXTENSION registry_guard CASCADE;
+DROP SCHEMA auth CASCADE;
