@@ -158,9 +158,17 @@ int64 insert_context(Relation rel) {
   return id;
 }
 
-}  // namespace
+void create_contexts_table() {
+  HASHCTL ctl;
+  memset(&ctl, 0, sizeof ctl);
+  ctl.keysize = sizeof(ContextKey);
+  ctl.entrysize = sizeof(ContextEntry);
+  contexts_mcxt = AllocSetContextCreate(TopMemoryContext, "registry_guard audit contexts", ALLOCSET_DEFAULT_SIZES);
+  ctl.hcxt = contexts_mcxt;
+  contexts = hash_create("registry_guard audit contexts", 256, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+}
 
-void forget_contexts();
+}  // namespace
 
 int64 context_id(Relation rel) {
   Oid relid = RelationGetRelid(rel);
@@ -176,15 +184,7 @@ int64 context_id(Relation rel) {
   // Table names are part of the context: a rename must start a new one.
   appendStringInfo(&fp, "\x1f%s\x1f%s", get_namespace_name(RelationGetNamespace(rel)), RelationGetRelationName(rel));
 
-  if (!contexts) {
-    HASHCTL ctl;
-    memset(&ctl, 0, sizeof ctl);
-    ctl.keysize = sizeof(ContextKey);
-    ctl.entrysize = sizeof(ContextEntry);
-    contexts_mcxt = AllocSetContextCreate(TopMemoryContext, "registry_guard audit contexts", ALLOCSET_DEFAULT_SIZES);
-    ctl.hcxt = contexts_mcxt;
-    contexts = hash_create("registry_guard audit contexts", 256, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-  }
+  if (!contexts) create_contexts_table();
   ContextKey key;
   memset(&key, 0, sizeof key);
   key.relid = relid;
@@ -193,8 +193,9 @@ int64 context_id(Relation rel) {
   if (!e || strcmp(e->text, fp.data) != 0) {
     int64 id = insert_context(rel);
     if (hash_get_num_entries(contexts) > 10000) {  // bounded: long-lived backends, many tokens
+      // Pending entries are forgotten too: harmless, they are re-inserted only if used again.
       forget_contexts();
-      return context_id(rel);
+      create_contexts_table();
     }
     bool found;
     e = static_cast<ContextEntry *>(hash_search(contexts, &key, HASH_ENTER, &found));
