@@ -1135,6 +1135,38 @@ BEGIN
 END $$;
 CREATE EVENT TRIGGER guard_reference_on_sql_drop ON sql_drop EXECUTE FUNCTION guard.reference_on_sql_drop();
 
+-- Renaming a column a reference names updates the catalog (it stores names, so that dump and
+-- restore keep working). ALTER TABLE ... RENAME COLUMN renames one column per command: the
+-- stored name that no longer exists in that table is the renamed one.
+CREATE FUNCTION guard.reference_on_rename() RETURNS event_trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  c record;
+  new_name name;
+BEGIN
+  IF to_regclass('guard.reference') IS NULL THEN RETURN; END IF;
+  FOR c IN SELECT * FROM pg_catalog.pg_event_trigger_ddl_commands() d
+            WHERE d.command_tag = 'ALTER TABLE' AND d.object_type = 'table column' AND d.objsubid > 0 LOOP
+    SELECT a.attname INTO new_name FROM pg_catalog.pg_attribute a
+     WHERE a.attrelid = c.objid AND a.attnum = c.objsubid AND NOT a.attisdropped;
+    CONTINUE WHEN new_name IS NULL;
+    UPDATE guard.reference g SET source_column = new_name
+     WHERE g.source_table = c.objid::regclass AND g.source_column <> new_name
+       AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.objid AND a.attname = g.source_column AND NOT a.attisdropped);
+    UPDATE guard.reference g SET tenant_column = new_name
+     WHERE g.source_table = c.objid::regclass AND g.tenant_column <> new_name
+       AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.objid AND a.attname = g.tenant_column AND NOT a.attisdropped);
+    UPDATE guard.reference g SET target_column = new_name
+     WHERE g.target_table = c.objid::regclass AND g.target_column <> new_name
+       AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.objid AND a.attname = g.target_column AND NOT a.attisdropped);
+    UPDATE guard.reference g SET target_tenant_column = new_name
+     WHERE g.target_table = c.objid::regclass AND g.target_tenant_column <> new_name
+       AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.objid AND a.attname = g.target_tenant_column AND NOT a.attisdropped);
+  END LOOP;
+END $$;
+CREATE EVENT TRIGGER guard_reference_on_rename ON ddl_command_end WHEN TAG IN ('ALTER TABLE')
+  EXECUTE FUNCTION guard.reference_on_rename();
+
 -- ==== end references ====
 
 -- ==== row-level security helpers (schema guard) ====

@@ -252,6 +252,17 @@ INSERT INTO tree VALUES ('c', '{c}'), ('d', '{c,d}');
 DELETE FROM tree WHERE id = 'a';
 SELECT * FROM tree ORDER BY id;
 
+-- Renaming a referencing or referenced column follows into the catalog; checks keep working.
+ALTER TABLE uses RENAME COLUMN code_list TO codes_used;
+ALTER TABLE codes RENAME COLUMN code TO code_no;
+SELECT source_column, target_column FROM guard.references WHERE name = 'uses_codes';
+INSERT INTO uses VALUES (3, '{1}');
+INSERT INTO uses VALUES (4, '{7}');
+DELETE FROM codes WHERE code_no = 1;
+ALTER TABLE codes RENAME COLUMN code_no TO code;
+ALTER TABLE uses RENAME COLUMN codes_used TO code_list;
+SELECT * FROM guard.validate_references('uses_codes');
+
 -- Dropping the unique key a reference needs warns; dropping the referencing column (with
 -- CASCADE: its triggers depend on it) drops the reference.
 BEGIN;
