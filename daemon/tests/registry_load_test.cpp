@@ -175,3 +175,37 @@ TEST(Mapping, ShippedMappingLoadsAndNamesHrOwnedColumns) {
   EXPECT_EQ(p->hr_owned_columns.size(), 9u);
   EXPECT_EQ(p->hr_link_column, "hr_source");
 }
+
+// Two sources for one table: a glob of files, identical duplicates merge, different ones
+// follow the table's duplicates: policy.
+static Mapping two_source_mapping(const std::string &policy) {
+  return load_mapping_text("m.yaml", "version: 1\ntables:\n  procs:\n    key: [id]\n    columns: {id: text, name: text, display_name: text}\n    duplicates: " + policy +
+                                         "\nfiles:\n  - path: procs.yaml\n    lists:\n      .: {table: procs}\n"
+                                         "  - path: \"more/*.yaml\"\n    lists:\n      procs: {table: procs}\n");
+}
+
+TEST_F(Fixture, SameKeyFromTwoSourcesFollowsThePolicy) {
+  std::filesystem::create_directories(dir / "more");
+  write("more/a.yaml", "procs:\n  - id: p1\n    name: One\n    display_name: 'Finance: One'\n");           // identical to procs.yaml: one row
+  write("more/b.yaml", "procs:\n  - id: p2\n    name: Two again\n");     // differs
+  write("more/c.yaml", "procs:\n  - id: p3\n    name: Three\n");
+  for (const char *policy : {"error", "first-wins", "last-wins"}) {
+    m = two_source_mapping(policy);
+    Findings f;
+    Registry r = load_registry(m, dir.string(), LoadOptions{}, f);
+    EXPECT_EQ(r.files.size(), 4u) << policy;  // the glob found a, b and c
+    const TableRows &t = *r.table("procs");
+    EXPECT_EQ(t.rows.size(), 3u) << policy;
+    std::string s = all(f);
+    if (std::string(policy) == "error") {
+      EXPECT_EQ(f.errors(), 1u) << s;
+      EXPECT_NE(s.find("more/b.yaml:2:5: error: procs key 'p2' is also defined at"), std::string::npos) << s;
+      EXPECT_NE(s.find("procs.yaml:4"), std::string::npos) << s;  // names the other place
+    } else {
+      EXPECT_EQ(f.errors(), 0u) << s;
+      EXPECT_EQ(f.warnings(), 1u) << s;
+      const Row &p2 = t.rows[t.by_key.at("p2")];
+      EXPECT_EQ(p2.cells[1].text, std::string(policy) == "last-wins" ? "Two again" : "Two") << policy;
+    }
+  }
+}
