@@ -15,6 +15,20 @@ newdb() { PGOPTIONS="-c client_min_messages=warning" psql -X -q -d postgres -c "
 migrations=$repo/migrations
 nfiles=$(ls "$migrations"/*.sql | wc -l)
 
+# ---- command line
+out=$("$rs" migrate --help 2>&1); rc=$?
+tap_is "$rc" 0 "migrate --help exits 0"
+tap_like "$out" "^examples:" "migrate --help shows examples"
+out=$("$rs" status --dir "$work/nowhere" 2>&1); rc=$?
+tap_is "$rc" 2 "a missing migrations directory is a usage error (exit 2)"
+tap_like "$out" "migrations directory '$work/nowhere' not found" "naming the directory"
+out=$("$rs" migrate --no-such-flag 2>&1); rc=$?
+tap_is "$rc" 2 "an unknown flag is a usage error (exit 2)"
+mkdir "$work/dup"; echo "select 1;" > "$work/dup/0001_a.sql"; echo "select 2;" > "$work/dup/0001_b.sql"
+out=$("$rs" status --dir "$work/dup" 2>&1); rc=$?
+tap_is "$rc" 1 "two files with one version are refused (exit 1)"
+tap_like "$out" "two migrations share version 0001" "naming the version"
+
 # ---- from empty
 db=${db_prefix}_fresh; newdb "$db"
 out=$("$rs" migrate --dir "$migrations" --dbname "$db" 2>&1); rc=$?
