@@ -18,7 +18,7 @@ check() {
   local name=$1 want=$2 regex=$3; shift 4
   local out rc
   out=$("$@" 2>&1); rc=$?
-  if [ "$rc" = "$want" ] && printf '%s' "$out" | grep -Eq -- "$regex" && [ "$(sa_snapshot $db)" = "$before" ]; then
+  if [ "$rc" = "$want" ] && grep -Eq -- "$regex" <<<"$out" && [ "$(sa_snapshot $db)" = "$before" ]; then
     tap_ok 0 "$name: exit $want, clear message, database unchanged"
   else
     tap_ok 1 "$name: exit $want, clear message, database unchanged"
