@@ -1,0 +1,120 @@
+-- The RLS matrix over the migrated registry: every persona x every registry table x
+-- select / insert / update / delete, as PostgREST runs them (SET ROLE + request.jwt.claims,
+-- transaction-local). Each cell runs in a subtransaction that is rolled back, so every cell
+-- sees the same data. Outcomes: select = visible rows per tenant; insert = ok / denied;
+-- update / delete = rows affected or denied (privilege: no grant; policy: RLS WITH CHECK).
+\pset footer off
+create temp table persona (ord int, name text, role text, claims text, app_client_id text, tenant text);
+insert into persona values
+  (1, 'anon', 'anon', '{"role": "anon", "app_metadata": {"client_id": "acme"}}', null, 'acme'),
+  (2, 'authenticated', 'authenticated',
+      '{"sub": "c0000000-0000-4000-8000-00000000000c", "role": "authenticated", "app_metadata": {"client_id": "default"}}', null, 'default'),
+  (3, 'service_role', 'service_role', '{"role": "service_role"}', null, 'acme'),
+  (4, 'registry_reader', 'registry_reader', null, 'acme', 'acme'),
+  (5, 'self-service (Ann, acme)', 'authenticated',
+      '{"sub": "a0000000-0000-4000-8000-00000000000a", "role": "authenticated", "email": "ann@acme.example", "app_metadata": {"client_id": "acme"}}', null, 'acme'),
+  (6, 'tenant A (acme)', 'authenticated',
+      '{"sub": "d0000000-0000-4000-8000-00000000000d", "role": "authenticated", "app_metadata": {"client_id": "acme"}}', null, 'acme'),
+  (7, 'tenant B (globex)', 'authenticated',
+      '{"sub": "e0000000-0000-4000-8000-00000000000e", "role": "authenticated", "app_metadata": {"client_id": "globex"}}', null, 'globex'),
+  -- Ann's token without a tenant claim; app.client_id set by the caller is ignored for API roles.
+  (8, 'no tenant', 'authenticated',
+      '{"sub": "a0000000-0000-4000-8000-00000000000a", "role": "authenticated"}', 'acme', 'acme');
+
+create temp table registry (ord int, name text, insert_sql text, update_sql text);
+insert into registry values
+  (1, 'business_glossary_terms', $$insert into public.business_glossary_terms (client_id, id, term) values (%L, 'new_term', 'New')$$,
+      'update public.business_glossary_terms set updated_at = updated_at'),
+  (2, 'business_processes', $$insert into public.business_processes (client_id, id, name, domain) values (%L, 'new_bp', 'New', 'Finance')$$,
+      'update public.business_processes set updated_at = updated_at'),
+  (3, 'principal_profiles', $$insert into public.principal_profiles (client_id, id, name) values (%L, 'new_principal', 'New')$$,
+      $$update public.principal_profiles set preferences = '{"theme": "dark"}'$$),
+  (4, 'kpis', $$insert into public.kpis (client_id, id, name, domain, data_product_id, business_process_ids) values (%L, 'new_kpi', 'New', 'Finance', 'dp_1', '{bp_fin}')$$,
+      'update public.kpis set updated_at = updated_at'),
+  (5, 'data_products', $$insert into public.data_products (client_id, id, name, domain, owner) values (%L, 'new_dp', 'New', 'Finance', 'Finance Team')$$,
+      'update public.data_products set updated_at = updated_at'),
+  (6, 'consulting_personas', $$insert into public.consulting_personas (client_id, id, name) values (%L, 'new_persona', 'New')$$,
+      'update public.consulting_personas set updated_at = updated_at'),
+  (7, 'council_presets', $$insert into public.council_presets (client_id, id, name) values (%L, 'new_preset', 'New')$$,
+      'update public.council_presets set updated_at = updated_at'),
+  (8, 'council_preset_members', $$insert into public.council_preset_members (client_id, preset_id, persona_id, position) values (%L, 'preset_1', 'persona_2', 2)$$,
+      'update public.council_preset_members set updated_at = updated_at'),
+  (9, 'registry_documents', $$insert into public.registry_documents (client_id, file, key, document) values (%L, 'new.yaml', 'k', '{}')$$,
+      'update public.registry_documents set updated_at = updated_at');
+
+-- Runs one statement as a persona and rolls it back; returns the outcome.
+create function pg_temp.cell(p persona, stmt text, kind text) returns text language plpgsql as $fn$
+declare
+  outcome text;
+  n bigint;
+begin
+  begin
+    perform set_config('request.jwt.claims', coalesce(p.claims, ''), true);
+    perform set_config('app.client_id', coalesce(p.app_client_id, ''), true);
+    execute format('set local role %I', p.role);
+    if kind = 'select' then
+      execute stmt into outcome;
+    else
+      execute stmt;
+      get diagnostics n = row_count;
+      outcome := case when kind = 'insert' then 'ok' else n || ' rows' end;
+    end if;
+    raise exception using errcode = 'RGMX0', message = outcome;
+  exception
+    when sqlstate 'RGMX0' then
+      return sqlerrm;
+    when insufficient_privilege then
+      return case when sqlerrm like 'new row violates row-level security%' then 'denied (policy)'
+                  else 'denied (privilege)' end;
+    when others then
+      return 'error ' || sqlstate || ': ' || sqlerrm;
+  end;
+end
+$fn$;
+
+select p.name as persona, r.name as "table",
+       pg_temp.cell(p, format($$select coalesce(string_agg(client_id || '=' || n, ' ' order by client_id), 'none')
+                                 from (select client_id, count(*) n from public.%I group by 1) s$$, r.name), 'select') as "select",
+       pg_temp.cell(p, format(r.insert_sql, p.tenant), 'insert') as "insert",
+       pg_temp.cell(p, r.update_sql, 'update') as "update",
+       pg_temp.cell(p, format('delete from public.%I', r.name), 'delete') as "delete"
+  from persona p cross join registry r
+ order by p.ord, r.ord;
+
+-- Tenant A can neither read, nor write, nor reference tenant B's rows.
+-- Writes: a role allowed everything by a permissive policy is still held to its own tenant
+-- by the restrictive tenant policy.
+create role rls_matrix_writer nologin;
+grant usage on schema public to rls_matrix_writer;
+grant select, insert, update, delete on public.business_glossary_terms to rls_matrix_writer;
+create policy matrix_writer_all on public.business_glossary_terms for all to rls_matrix_writer using (true) with check (true);
+create temp table writer_case (ord int, what text, stmt text, kind text);
+insert into writer_case values
+  (1, 'sees', $$select coalesce(string_agg(client_id || '=' || n, ' ' order by client_id), 'none') from (select client_id, count(*) n from public.business_glossary_terms group by 1) s$$, 'select'),
+  (2, 'inserts into own tenant', $$insert into public.business_glossary_terms (client_id, id, term) values ('acme', 'w', 'W')$$, 'insert'),
+  (3, 'inserts into tenant B', $$insert into public.business_glossary_terms (client_id, id, term) values ('globex', 'w', 'W')$$, 'insert'),
+  (4, 'updates tenant B rows', $$update public.business_glossary_terms set term = 'x' where client_id = 'globex'$$, 'update'),
+  (5, 'moves its row to tenant B', $$update public.business_glossary_terms set client_id = 'globex', id = 'moved' where client_id = 'acme'$$, 'update'),
+  (6, 'deletes tenant B rows', $$delete from public.business_glossary_terms where client_id = 'globex'$$, 'delete'),
+  (7, 'deletes everything it can', $$delete from public.business_glossary_terms$$, 'delete');
+select w.what as "tenant A writer (app.client_id = acme)",
+       pg_temp.cell(row(0, 'writer', 'rls_matrix_writer', null, 'acme', 'acme')::persona, w.stmt, w.kind) as outcome
+  from writer_case w order by w.ord;
+drop policy matrix_writer_all on public.business_glossary_terms;
+revoke all on public.business_glossary_terms from rls_matrix_writer;
+revoke usage on schema public from rls_matrix_writer;
+drop role rls_matrix_writer;
+
+-- References resolve within the tenant only, for every writer (service_role and the owner too).
+create temp table reference_case (ord int, what text, stmt text);
+insert into reference_case values
+  (1, 'acme KPI naming an acme process', $$insert into public.kpis (client_id, id, name, domain, data_product_id, business_process_ids) values ('acme', 'k2', 'K', 'Finance', 'dp_1', '{bp_fin}')$$),
+  (2, 'acme KPI naming a globex-only process', $$insert into public.kpis (client_id, id, name, domain, data_product_id, business_process_ids) values ('acme', 'k3', 'K', 'Finance', 'dp_1', '{bp_gx_only}')$$),
+  (3, 'acme principal naming a globex-only process', $$update public.principal_profiles set business_process_ids = '{bp_fin,bp_gx_only}' where client_id = 'acme' and id = 'cfo'$$),
+  (4, 'acme preset member: globex-only persona', $$insert into public.council_preset_members (client_id, preset_id, persona_id, position) values ('acme', 'preset_1', 'persona_gx', 3)$$),
+  (5, 'delete a globex process a globex principal uses', $$delete from public.business_processes where client_id = 'globex' and id = 'bp_gx_only'$$),
+  (6, 'delete acme bp_ops (only globex uses its bp_ops)', $$delete from public.business_processes where client_id = 'acme' and id = 'bp_ops'$$),
+  (7, 'delete globex bp_ops (a globex KPI uses it)', $$delete from public.business_processes where client_id = 'globex' and id = 'bp_ops'$$);
+select c.what as "service_role writes", regexp_replace(pg_temp.cell(row(0, 'service', 'service_role', '{"role": "service_role"}', null, 'acme')::persona, c.stmt, 'write'),
+                                                       E'\n.*', '') as outcome
+  from reference_case c order by c.ord;
