@@ -76,51 +76,34 @@ drop index if exists public.principal_profiles_employee_id_key;
 create unique index principal_profiles_employee_id_key
   on public.principal_profiles (client_id, employee_id) where employee_id is not null;
 
--- 3. Array references (registry_guard element-wise foreign keys), tenant-scoped: an element
--- must name a process of the same tenant. References declared before tenancy are re-declared
--- with the same options; missing ones are declared. kpis.data_product_id stays report-only
--- (the real KPIs name contracts, not data_products ids). Existing violations do not block the
--- migration: the reference is then declared NOT VALID and a notice says how to list them.
+-- 3. Array references (registry_guard element-wise foreign keys, declared by the
+-- registry_references migration) become tenant-scoped: an element must name a process of the
+-- same tenant, and deleting a process cascades into its own tenant's arrays only. Each is
+-- re-declared with the same options; kpis.data_product_id stays report-only. Existing
+-- violations do not block the migration: the reference then stays NOT VALID with a warning.
 do $$
 declare
   r record;
-  want record;
 begin
   for r in select g.* from guard.reference g
             where g.tenant_column is null
               and g.source_table = any (array['public.business_glossary_terms', 'public.business_processes',
                                               'public.principal_profiles', 'public.kpis', 'public.data_products',
                                               'public.consulting_personas', 'public.council_presets',
-                                              'public.council_preset_members', 'public.registry_documents']::regclass[]) loop
+                                              'public.council_preset_members', 'public.registry_documents']::regclass[])
+            order by g.name loop
     perform guard.drop_reference(r.name);
     perform guard.add_reference(r.name, r.source_table, r.source_column, r.target_table, r.target_column,
                                 r.on_delete, r.on_update, r.is_deferrable, r.initially_deferred,
                                 not_valid => true, report_only => r.report_only,
                                 tenant_column => 'client_id', target_tenant_column => 'client_id');
-  end loop;
-
-  for want in select * from (values
-      ('principal_profiles_business_processes', 'public.principal_profiles', 'business_process_ids', 'public.business_processes', false),
-      ('kpis_business_processes', 'public.kpis', 'business_process_ids', 'public.business_processes', false),
-      ('data_products_business_processes', 'public.data_products', 'related_business_processes', 'public.business_processes', false),
-      ('kpis_data_product', 'public.kpis', 'data_product_id', 'public.data_products', true))
-      v(name, source_table, source_column, target_table, report_only) loop
-    if not exists (select from guard.reference g
-                    where g.source_table = want.source_table::regclass and g.source_column = want.source_column) then
-      perform guard.add_reference(want.name, want.source_table::regclass, want.source_column, want.target_table::regclass,
-                                  'id', not_valid => true, report_only => want.report_only,
-                                  tenant_column => 'client_id', target_tenant_column => 'client_id');
-    end if;
-  end loop;
-
-  for r in select g.name from guard.reference g
-            where g.tenant_column = 'client_id' and not g.validated and not g.report_only
-              and g.source_table in ('public.principal_profiles'::regclass, 'public.kpis'::regclass, 'public.data_products'::regclass) loop
+    continue when r.report_only;
     begin
       perform guard.validate_reference(r.name);
     exception when foreign_key_violation then
-      raise notice 'reference % is enforced for new rows but existing rows violate it; list them with: select * from guard.validate_references(%L)',
-        r.name, r.name;
+      raise warning 'reference %: existing rows name elements missing in their tenant; new writes are checked, existing ones are not', r.name
+        using hint = format('SELECT * FROM guard.validate_references(%L) lists them; fix them, then SELECT guard.validate_reference(%L).',
+                            r.name, r.name);
     end;
   end loop;
 end

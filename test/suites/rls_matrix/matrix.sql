@@ -42,8 +42,9 @@ insert into registry values
   (9, 'registry_documents', $$insert into public.registry_documents (client_id, file, key, document) values (%L, 'new.yaml', 'k', '{}')$$,
       'update public.registry_documents set updated_at = updated_at');
 
--- Runs one statement as a persona and rolls it back; returns the outcome.
-create function pg_temp.cell(p persona, stmt text, kind text) returns text language plpgsql as $fn$
+-- Runs one statement as a persona and rolls it back; returns the outcome (or, with check_sql,
+-- what that query sees right after the statement). Deferred constraints are checked at once.
+create function pg_temp.cell(p persona, stmt text, kind text, check_sql text default null) returns text language plpgsql as $fn$
 declare
   outcome text;
   n bigint;
@@ -51,6 +52,7 @@ begin
   begin
     perform set_config('request.jwt.claims', coalesce(p.claims, ''), true);
     perform set_config('app.client_id', coalesce(p.app_client_id, ''), true);
+    set constraints all immediate;
     execute format('set local role %I', p.role);
     if kind = 'select' then
       execute stmt into outcome;
@@ -58,6 +60,9 @@ begin
       execute stmt;
       get diagnostics n = row_count;
       outcome := case when kind = 'insert' then 'ok' else n || ' rows' end;
+    end if;
+    if check_sql is not null then
+      execute check_sql into outcome;
     end if;
     raise exception using errcode = 'RGMX0', message = outcome;
   exception
@@ -105,16 +110,18 @@ revoke all on public.business_glossary_terms from rls_matrix_writer;
 revoke usage on schema public from rls_matrix_writer;
 drop role rls_matrix_writer;
 
--- References resolve within the tenant only, for every writer (service_role and the owner too).
-create temp table reference_case (ord int, what text, stmt text);
+-- References resolve within the tenant only, for every writer (service_role and the owner too);
+-- deleting a process removes it (ON DELETE CASCADE) from its own tenant's arrays only.
+create temp table reference_case (ord int, what text, stmt text, check_sql text);
 insert into reference_case values
-  (1, 'acme KPI naming an acme process', $$insert into public.kpis (client_id, id, name, domain, data_product_id, business_process_ids) values ('acme', 'k2', 'K', 'Finance', 'dp_1', '{bp_fin}')$$),
-  (2, 'acme KPI naming a globex-only process', $$insert into public.kpis (client_id, id, name, domain, data_product_id, business_process_ids) values ('acme', 'k3', 'K', 'Finance', 'dp_1', '{bp_gx_only}')$$),
-  (3, 'acme principal naming a globex-only process', $$update public.principal_profiles set business_process_ids = '{bp_fin,bp_gx_only}' where client_id = 'acme' and id = 'cfo'$$),
-  (4, 'acme preset member: globex-only persona', $$insert into public.council_preset_members (client_id, preset_id, persona_id, position) values ('acme', 'preset_1', 'persona_gx', 3)$$),
-  (5, 'delete a globex process a globex principal uses', $$delete from public.business_processes where client_id = 'globex' and id = 'bp_gx_only'$$),
-  (6, 'delete acme bp_ops (only globex uses its bp_ops)', $$delete from public.business_processes where client_id = 'acme' and id = 'bp_ops'$$),
-  (7, 'delete globex bp_ops (a globex KPI uses it)', $$delete from public.business_processes where client_id = 'globex' and id = 'bp_ops'$$);
-select c.what as "service_role writes", regexp_replace(pg_temp.cell(row(0, 'service', 'service_role', '{"role": "service_role"}', null, 'acme')::persona, c.stmt, 'write'),
-                                                       E'\n.*', '') as outcome
+  (1, 'acme KPI naming an acme process', $$insert into public.kpis (client_id, id, name, domain, data_product_id, business_process_ids) values ('acme', 'k2', 'K', 'Finance', 'dp_1', '{bp_fin}')$$, null),
+  (2, 'acme KPI naming a globex-only process', $$insert into public.kpis (client_id, id, name, domain, data_product_id, business_process_ids) values ('acme', 'k3', 'K', 'Finance', 'dp_1', '{bp_gx_only}')$$, null),
+  (3, 'acme principal naming a globex-only process', $$update public.principal_profiles set business_process_ids = '{bp_fin,bp_gx_only}' where client_id = 'acme' and id = 'cfo'$$, null),
+  (4, 'acme preset member: globex-only persona', $$insert into public.council_preset_members (client_id, preset_id, persona_id, position) values ('acme', 'preset_1', 'persona_gx', 3)$$, null),
+  (5, 'delete acme bp_ops: KPI arrays are', $$delete from public.business_processes where client_id = 'acme' and id = 'bp_ops'$$,
+      $$select string_agg(client_id || ' ' || id || ' ' || business_process_ids::text, ', ' order by client_id) from public.kpis$$),
+  (6, 'delete globex bp_ops: KPI arrays are', $$delete from public.business_processes where client_id = 'globex' and id = 'bp_ops'$$,
+      $$select string_agg(client_id || ' ' || id || ' ' || business_process_ids::text, ', ' order by client_id) from public.kpis$$);
+select c.what as "service_role writes", regexp_replace(pg_temp.cell(row(0, 'service', 'service_role', '{"role": "service_role"}', null, 'acme')::persona,
+                                                                   c.stmt, 'write', c.check_sql), E'\n.*', '') as outcome
   from reference_case c order by c.ord;
