@@ -22,7 +22,18 @@ alter table public.council_presets add column if not exists client_id text not n
 alter table public.council_preset_members add column if not exists client_id text not null default 'default';
 alter table public.registry_documents add column if not exists client_id text not null default 'default';
 
--- 2. Keys. Foreign keys into the registry go first (they depend on the old keys); every key
+-- 2. Keys. The registry's array references (registry_references migration) rely on the old
+-- keys: they are set aside here and re-declared tenant-scoped in step 3.
+create temp table tenancy_references as
+  select g.* from guard.reference g
+   where g.tenant_column is null
+     and g.source_table = any (array['public.business_glossary_terms', 'public.business_processes',
+                                     'public.principal_profiles', 'public.kpis', 'public.data_products',
+                                     'public.consulting_personas', 'public.council_presets',
+                                     'public.council_preset_members', 'public.registry_documents']::regclass[]);
+select guard.drop_reference(name) from tenancy_references order by name;
+
+-- Foreign keys into the registry go first (they depend on the old keys); every key
 -- becomes (client_id, old key columns), and so do the unique constraints.
 do $$
 declare
@@ -85,14 +96,7 @@ do $$
 declare
   r record;
 begin
-  for r in select g.* from guard.reference g
-            where g.tenant_column is null
-              and g.source_table = any (array['public.business_glossary_terms', 'public.business_processes',
-                                              'public.principal_profiles', 'public.kpis', 'public.data_products',
-                                              'public.consulting_personas', 'public.council_presets',
-                                              'public.council_preset_members', 'public.registry_documents']::regclass[])
-            order by g.name loop
-    perform guard.drop_reference(r.name);
+  for r in select * from tenancy_references order by name loop
     perform guard.add_reference(r.name, r.source_table, r.source_column, r.target_table, r.target_column,
                                 r.on_delete, r.on_update, r.is_deferrable, r.initially_deferred,
                                 not_valid => true, report_only => r.report_only,
@@ -108,6 +112,7 @@ begin
   end loop;
 end
 $$;
+drop table tenancy_references;
 
 -- 4. Tenant isolation on every registry table (restrictive: ANDed with the read/write policies).
 select t, count(*) as statements
