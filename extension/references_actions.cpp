@@ -59,11 +59,12 @@ void prepare_plans(RefMeta &m) {
 // With enable_seqscan off while planning and running: "LIMIT 1" makes a sequential scan look
 // cheap to the planner (it expects an early match), which is a full scan of a million rows
 // when the key is not referenced; the GIN index answers in milliseconds either way. (RI's
-// initial check sets work_mem the same way, in a GUC nest level of its own.)
+// initial check sets work_mem the same way, in a GUC nest level of its own.) search_path is
+// pinned in the same level: see pin_search_path().
 int run(SPIPlanPtr plan, Datum *values, Oid owner, long limit) {
   AsOwner as(owner);
   return pg([&] {
-    int nest = NewGUCNestLevel();
+    int nest = pin_search_path();
     (void)set_config_option("enable_seqscan", "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
     Snapshot test = InvalidSnapshot, crosscheck = InvalidSnapshot;
     if (IsolationUsesXactSnapshot()) {

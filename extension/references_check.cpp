@@ -137,7 +137,9 @@ void check_collected(RefMeta &m, Collector &c, const char *scope) {
       } else {
         values[0] = make_array(c.elems(), m.elem);
       }
+      const int nest = pin_search_path();
       int rc = SPI_execute_plan(m.check_plan, values, nullptr, false, 0);
+      AtEOXact_GUC(true, nest);
       if (rc != SPI_OK_SELECT) elog(ERROR, "registry_guard: reference check failed: %s", SPI_result_code_string(rc));
       for (uint64 i = 0; i < SPI_processed; i++) {
         bool isnull = false;

@@ -105,26 +105,28 @@ std::string equality_operator(Oid type, const std::string &ref) {
   Datum values[1] = {ObjectIdGetDatum(tc->eq_opr)};
   int rc = SPI_execute_with_args(
       "SELECT pg_catalog.format('OPERATOR(%I.%s)', n.nspname, o.oprname) FROM pg_catalog.pg_operator o "
-      "JOIN pg_catalog.pg_namespace n ON n.oid = o.oprnamespace WHERE o.oid = $1",
+      "JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) o.oprnamespace WHERE o.oid OPERATOR(pg_catalog.=) $1",
       1, argtypes, values, nullptr, true, 1);
   if (rc != SPI_OK_SELECT || SPI_processed != 1) elog(ERROR, "registry_guard: equality operator %u not found", tc->eq_opr);
   return text_or_empty(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 }
 
 // SQL text naming a source row s by its primary key: "(id)=(kpi_1)", or by ctid without one.
-// Built by one query so no C++ string lives across a call that can ereport.
+// Built by one query so no C++ string lives across a call that can ereport. The generated text
+// calls functions only (no operators): it runs as the source table's owner, and an unqualified
+// operator would resolve through the caller's search_path.
 std::string row_label_sql(Oid rel) {
   Oid argtypes[1] = {OIDOID};
   Datum values[1] = {ObjectIdGetDatum(rel)};
   int rc = SPI_execute_with_args(
-      "SELECT COALESCE(pg_catalog.format('%L || pg_catalog.concat_ws('', '', %s) || '')''', "
-      "  '(' || pg_catalog.string_agg(pg_catalog.quote_ident(a.attname), ', ' ORDER BY k.ord) || ')=(', "
-      "  pg_catalog.string_agg('s.' || pg_catalog.quote_ident(a.attname) || '::pg_catalog.text', ', ' ORDER BY k.ord)), "
-      "  '''(ctid)=('' || s.ctid::pg_catalog.text || '')''') "
+      "SELECT COALESCE(pg_catalog.format('pg_catalog.concat(%L, pg_catalog.concat_ws('', '', %s), '')'')', "
+      "  pg_catalog.concat('(', pg_catalog.string_agg(pg_catalog.quote_ident(a.attname), ', ' ORDER BY k.ord), ')=('), "
+      "  pg_catalog.string_agg(pg_catalog.concat('s.', pg_catalog.quote_ident(a.attname), '::pg_catalog.text'), ', ' ORDER BY k.ord)), "
+      "  'pg_catalog.concat(''(ctid)=('', s.ctid::pg_catalog.text, '')'')') "
       "FROM pg_catalog.pg_index i "
       "CROSS JOIN LATERAL pg_catalog.unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord) "
-      "JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum "
-      "WHERE i.indrelid = $1 AND i.indisprimary",
+      "JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) i.indrelid AND a.attnum OPERATOR(pg_catalog.=) k.attnum "
+      "WHERE i.indrelid OPERATOR(pg_catalog.=) $1 AND i.indisprimary",
       1, argtypes, values, nullptr, true, 1);
   if (rc != SPI_OK_SELECT || SPI_processed != 1) elog(ERROR, "registry_guard: reading the primary key of relation %u failed", rel);
   return text_or_empty(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
@@ -157,12 +159,13 @@ std::shared_ptr<RefMeta> build_meta(const std::string &name) {
   AsOwner as(catalog_owner());
   pg([&] {
     SPI_connect();
+    const int nest = pin_search_path();
     if (catalog_plan == nullptr) {
       Oid argtypes[1] = {TEXTOID};
       SPIPlanPtr p = SPI_prepare(
           "SELECT r.source_table::pg_catalog.oid, r.source_column::pg_catalog.text, r.target_table::pg_catalog.oid, "
           "r.target_column::pg_catalog.text, r.tenant_column::pg_catalog.text, r.target_tenant_column::pg_catalog.text, "
-          "r.on_delete, r.on_update FROM guard.reference r WHERE r.name = $1",
+          "r.on_delete, r.on_update FROM guard.reference r WHERE r.name OPERATOR(pg_catalog.=) $1",
           1, argtypes);
       if (p == nullptr) elog(ERROR, "registry_guard: preparing the reference catalog query failed: %s", SPI_result_code_string(SPI_result));
       SPI_keepplan(p);
@@ -214,6 +217,7 @@ std::shared_ptr<RefMeta> build_meta(const std::string &name) {
       m->tenant_array_sql = qualified_type(get_array_type(m->tenant.type));
     }
     m->source_key_sql = row_label_sql(m->source_rel);
+    AtEOXact_GUC(true, nest);
     SPI_finish();
   });
   return m;
@@ -274,11 +278,19 @@ std::string output_text(Datum d, const ColumnType &t) {
   return out;
 }
 
+int pin_search_path() {
+  const int nest = NewGUCNestLevel();
+  (void)set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+  return nest;
+}
+
 SPIPlanPtr keep_plan(const std::string &sql, const std::vector<Oid> &argtypes) {
   return pg([&] {
+    const int nest = pin_search_path();
     SPIPlanPtr p = SPI_prepare(sql.c_str(), static_cast<int>(argtypes.size()), const_cast<Oid *>(argtypes.data()));
     if (p == nullptr) elog(ERROR, "registry_guard: preparing \"%s\" failed: %s", sql.c_str(), SPI_result_code_string(SPI_result));
     SPI_keepplan(p);
+    AtEOXact_GUC(true, nest);
     return p;
   });
 }

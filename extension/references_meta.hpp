@@ -105,7 +105,15 @@ private:
   int saved_context_ = 0;
 };
 
-// Prepares sql with the given argument types and keeps the plan.
+// Sets search_path to "pg_catalog, pg_temp" in a new GUC nest level and returns the level; undo
+// with AtEOXact_GUC(true, level) (an error undoes it with the (sub)transaction). Every query of
+// the triggers is prepared and run so: they run as table owners, and an operator or function of
+// the caller's search_path must never run with the owner's rights; a kept plan is re-analysed
+// under the search_path of the execution, so pinning only the prepare is not enough.
+// Call inside rg::pg.
+int pin_search_path();
+
+// Prepares sql with the given argument types (search_path pinned) and keeps the plan.
 SPIPlanPtr keep_plan(const std::string &sql, const std::vector<Oid> &argtypes);
 
 }  // namespace rg::refs

@@ -1,0 +1,48 @@
+-- Reference triggers cannot be turned against the table owners they run as: operators of the
+-- caller's search_path never run inside them, and they refuse to run on a table that is not the
+-- reference's.
+CREATE EXTENSION registry_guard;
+SET client_min_messages = notice;
+\set VERBOSITY default
+\set SHOW_CONTEXT never
+
+CREATE ROLE rg_sec_user;
+CREATE TABLE sec_target (id text PRIMARY KEY);
+CREATE TABLE sec_source (id text PRIMARY KEY, refs text[]);
+CREATE INDEX sec_source_refs ON sec_source USING gin (refs);
+INSERT INTO sec_target VALUES ('a'), ('b'), ('c');
+INSERT INTO sec_source VALUES ('s0', '{c}');
+SELECT guard.add_reference('sec_ref', 'sec_source', 'refs', 'sec_target', on_delete => 'restrict');
+GRANT SELECT, INSERT, UPDATE, DELETE ON sec_source, sec_target TO rg_sec_user;
+CREATE SCHEMA sec_evil AUTHORIZATION rg_sec_user;
+
+-- A caller's own = and || on text (the key type, and what the row label and the catalog look-up
+-- use) must not run as the owner of guard.reference or of the tables.
+SET ROLE rg_sec_user;
+CREATE FUNCTION sec_evil.eq(text, text) RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE NOTICE 'caller''s = ran (as the caller: %)', current_user OPERATOR(pg_catalog.=) 'rg_sec_user';
+  RETURN $1 OPERATOR(pg_catalog.=) $2;
+END $$;
+CREATE FUNCTION sec_evil.cat(text, text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE NOTICE 'caller''s || ran (as the caller: %)', current_user OPERATOR(pg_catalog.=) 'rg_sec_user';
+  RETURN pg_catalog.textcat($1, $2);
+END $$;
+CREATE OPERATOR sec_evil.= (LEFTARG = text, RIGHTARG = text, FUNCTION = sec_evil.eq);
+CREATE OPERATOR sec_evil.|| (LEFTARG = text, RIGHTARG = text, FUNCTION = sec_evil.cat);
+SET search_path = sec_evil, pg_catalog, public;
+INSERT INTO sec_source VALUES ('s1', '{a}');
+INSERT INTO sec_source VALUES ('s2', '{zz}');
+UPDATE sec_source SET refs = '{a,b}' WHERE id OPERATOR(pg_catalog.=) 's1';
+DELETE FROM sec_target WHERE id OPERATOR(pg_catalog.=) 'a';
+DELETE FROM sec_target WHERE id OPERATOR(pg_catalog.=) 'c';
+RESET search_path;
+RESET ROLE;
+SELECT id, refs FROM sec_source ORDER BY id;
+
+SET client_min_messages = warning;
+DROP EXTENSION registry_guard CASCADE;
+DROP TABLE sec_source, sec_target;
+DROP SCHEMA sec_evil CASCADE;
+DROP ROLE rg_sec_user;
