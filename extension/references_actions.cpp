@@ -118,6 +118,7 @@ RG_FUNCTION(rg_reference_target_action) {
   forget_verified_keys();
   auto meta = meta_for_trigger(td->tg_trigger);
   RefMeta &m = *meta;
+  require_trigger_relation(m, td->tg_trigger, td->tg_relation, false);
   const bool is_update = TRIGGER_FIRED_BY_UPDATE(td->tg_event);
   KeyValues k = read_keys(m, td, is_update);
   if (k.old_null || k.same) return PointerGetDatum(nullptr);  // nothing can reference a NULL key

@@ -190,6 +190,7 @@ RG_FUNCTION(rg_reference_check_insert) {
                       "guard.reference_check_insert() must fire AFTER INSERT FOR EACH STATEMENT with a NEW TABLE");
   auto meta = meta_for_trigger(td->tg_trigger);
   RefMeta &m = *meta;
+  require_trigger_relation(m, td->tg_trigger, td->tg_relation, true);
   MemoryContext keep = CurrentMemoryContext;
   Collector c(m, verified_keys(m), keep);
   Tuplestorestate *rows = td->tg_newtable;
@@ -229,6 +230,7 @@ RG_FUNCTION(rg_reference_check_row) {
                       "guard.reference_check_row() must fire AFTER INSERT OR UPDATE FOR EACH ROW");
   auto meta = meta_for_trigger(td->tg_trigger);
   RefMeta &m = *meta;
+  require_trigger_relation(m, td->tg_trigger, td->tg_relation, true);
   const bool is_update = TRIGGER_FIRED_BY_UPDATE(td->tg_event);
   TupleTableSlot *slot = is_update ? td->tg_newslot : td->tg_trigslot;
   bool skip = rg::pg([&] {

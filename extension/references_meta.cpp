@@ -249,6 +249,32 @@ std::shared_ptr<RefMeta> meta_for_trigger(const Trigger *trigger) {
   return m;
 }
 
+void require_trigger_relation(const RefMeta &m, const Trigger *trigger, Relation rel, bool source_side) {
+  const Oid expected = source_side ? m.source_rel : m.target_rel;
+  const Oid relid = RelationGetRelid(rel);
+  if (relid == expected) return;
+  const AttrNumber attnums[2] = {source_side ? m.source_attnum : m.target_attnum,
+                                 source_side ? m.tenant_attnum : m.target_tenant_attnum};
+  const bool same_layout_partition = pg([&] {
+    if (!get_rel_relispartition(relid) || !list_member_oid(get_partition_ancestors(relid), expected)) return false;
+    TupleDesc desc = RelationGetDescr(rel);
+    for (AttrNumber a : attnums) {
+      if (a == 0) continue;
+      if (a > desc->natts) return false;
+      Form_pg_attribute att = TupleDescAttr(desc, a - 1);
+      if (att->attisdropped || att->atttypid != get_atttype(expected, a)) return false;
+    }
+    return true;
+  });
+  if (same_layout_partition) return;
+  const std::string &declared = source_side ? m.source_label : m.target_label;
+  throw PgError(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED,
+                std::string("trigger \"") + trigger->tgname + "\" on table \"" + RelationGetRelationName(rel) +
+                    "\" runs reference \"" + m.name + "\", which belongs to table \"" + declared + "\"",
+                {}, std::string("Drop trigger \"") + trigger->tgname +
+                        "\"; guard.add_reference() creates the triggers of a reference on its own tables.");
+}
+
 VerifiedKeys &verified_keys(const RefMeta &meta) {
   std::string id = std::to_string(meta.target_rel) + ":" + std::to_string(meta.target_attnum) + ":" +
                    std::to_string(meta.target_tenant_attnum);

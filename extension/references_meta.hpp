@@ -58,6 +58,12 @@ void init();
 // Must run inside SPI_connect.
 std::shared_ptr<RefMeta> meta_for_trigger(const Trigger *trigger);
 
+// Throws unless rel, the table trigger fired on, is the reference's referencing table
+// (source_side) or referenced table, or a partition of it with the columns at the same places:
+// the metadata's attribute numbers and types index its tuples (a trigger created by hand on
+// another table would read its columns as the wrong types).
+void require_trigger_relation(const RefMeta &m, const Trigger *trigger, Relation rel, bool source_side);
+
 // Keys (tenant + element bytes) verified and locked FOR KEY SHARE by this transaction; valid
 // until the transaction ends, a subtransaction aborts, or a target row changes in this backend.
 class VerifiedKeys {

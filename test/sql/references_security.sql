@@ -41,6 +41,26 @@ RESET search_path;
 RESET ROLE;
 SELECT id, refs FROM sec_source ORDER BY id;
 
+-- A reference's trigger function attached by hand to another table refuses to run (it would
+-- read that table's columns as the reference's types).
+CREATE TABLE sec_other (n integer, m integer);
+CREATE TRIGGER sec_wrong_row AFTER INSERT ON sec_other FOR EACH ROW EXECUTE FUNCTION guard.reference_check_row('sec_ref');
+INSERT INTO sec_other VALUES (1, 2);
+DROP TRIGGER sec_wrong_row ON sec_other;
+CREATE TRIGGER sec_wrong_insert AFTER INSERT ON sec_other REFERENCING NEW TABLE AS n
+  FOR EACH STATEMENT EXECUTE FUNCTION guard.reference_check_insert('sec_ref');
+INSERT INTO sec_other VALUES (1, 2);
+DROP TRIGGER sec_wrong_insert ON sec_other;
+CREATE TRIGGER sec_wrong_action AFTER DELETE ON sec_other FOR EACH ROW EXECUTE FUNCTION guard.reference_target_action('sec_ref');
+INSERT INTO sec_other VALUES (1, 2);
+DELETE FROM sec_other;
+DROP TABLE sec_other;
+-- The source-side trigger on the target table is refused too (a declared table, the wrong side).
+CREATE TRIGGER sec_wrong_side AFTER INSERT ON sec_target FOR EACH ROW EXECUTE FUNCTION guard.reference_check_row('sec_ref');
+INSERT INTO sec_target VALUES ('d');
+DROP TRIGGER sec_wrong_side ON sec_target;
+SELECT 1 AS still_connected;
+
 SET client_min_messages = warning;
 DROP EXTENSION registry_guard CASCADE;
 DROP TABLE sec_source, sec_target;
