@@ -11,7 +11,7 @@
 namespace rg::refs {
 namespace {
 
-std::string q(const std::string &ident) { return quote_identifier(ident.c_str()); }
+std::string q(const std::string &ident) { return quoted(ident); }
 
 // Parameters: $1 = old key, then $2 = tenant when tenant-scoped, then the new key (rewrite only).
 std::vector<Oid> key_params(const RefMeta &m, bool with_new_key) {
@@ -124,7 +124,7 @@ RG_FUNCTION(rg_reference_target_action) {
   if (k.old_null || k.same) return PointerGetDatum(nullptr);  // nothing can reference a NULL key
   Action action = is_update ? m.on_update : m.on_delete;
   const bool tenant_moved = is_update && m.tenant_scoped && !k.new_null &&
-                            !datumIsEqual(k.old_tenant, k.new_tenant, m.tenant.byval, m.tenant.len);
+                            !rg::pg([&] { return datumIsEqual(k.old_tenant, k.new_tenant, m.tenant.byval, m.tenant.len); });
   // Following a key into another tenant would break the other references of the rows: refuse.
   if (tenant_moved && action == Action::Cascade) action = Action::Restrict;
 
@@ -154,10 +154,10 @@ RG_FUNCTION(rg_reference_target_action) {
       Datum d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
       return std::string(isnull ? "" : TextDatumGetCString(d));
     });
-    std::string cols = quote_identifier(m.target_col.c_str());
+    std::string cols = quoted(m.target_col);
     std::string value = rg::pg([&] { return output_text(k.old_key, m.elem); });
     if (m.tenant_scoped) {
-      cols = std::string(quote_identifier(m.target_tenant_col.c_str())) + ", " + cols;
+      cols = quoted(m.target_tenant_col) + ", " + cols;
       value = rg::pg([&] { return output_text(k.old_tenant, m.tenant); }) + ", " + value;
     }
     rg::pg([] { SPI_finish(); });

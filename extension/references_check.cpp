@@ -98,20 +98,20 @@ void prepare_check_plan(RefMeta &m) {
   if (m.check_plan != nullptr) return;
   // FOR KEY SHARE inside the sub-select locks each present target row, as a native FK check
   // does, so a concurrent DELETE or key UPDATE waits for this transaction.
-  std::string target_cond = "t." + std::string(quote_identifier(m.target_col.c_str())) + " " + m.elem_eq + " e.v";
+  std::string target_cond = "t." + quoted(m.target_col) + " " + m.elem_eq + " e.v";
   std::string sql;
   std::vector<Oid> types;
   if (m.tenant_scoped) {
     sql = "SELECT e.i FROM ROWS FROM (pg_catalog.unnest($1::" + m.tenant_array_sql + "), pg_catalog.unnest($2::" +
           m.elem_array_sql + ")) WITH ORDINALITY AS e(c, v, i) WHERE NOT EXISTS (SELECT 1 FROM " + m.target_sql + " t WHERE t." +
-          quote_identifier(m.target_tenant_col.c_str()) + " " + m.tenant_eq + " e.c AND " + target_cond +
+          quoted(m.target_tenant_col) + " " + m.tenant_eq + " e.c AND " + target_cond +
           " FOR KEY SHARE OF t) ORDER BY e.i";
-    types = {get_array_type(m.tenant.type), get_array_type(m.elem.type)};
+    types = {array_type_of(m.tenant.type), array_type_of(m.elem.type)};
   } else {
     sql = "SELECT e.i FROM pg_catalog.unnest($1::" + m.elem_array_sql +
           ") WITH ORDINALITY AS e(v, i) WHERE NOT EXISTS (SELECT 1 FROM " + m.target_sql + " t WHERE " + target_cond +
           " FOR KEY SHARE OF t) ORDER BY e.i";
-    types = {get_array_type(m.elem.type)};
+    types = {array_type_of(m.elem.type)};
   }
   m.check_plan = keep_plan(sql, types);
 }
@@ -154,9 +154,9 @@ void check_collected(RefMeta &m, Collector &c, const char *scope) {
   }
   const size_t first = static_cast<size_t>(missing.front());
   std::string value = pg([&] { return output_text(c.elems()[first], m.elem); });
-  std::string cols = quote_identifier(m.source_col.c_str());
+  std::string cols = quoted(m.source_col);
   if (m.tenant_scoped) {
-    cols = std::string(quote_identifier(m.tenant_col.c_str())) + ", " + cols;
+    cols = quoted(m.tenant_col) + ", " + cols;
     value = pg([&] { return output_text(c.tenants()[first], m.tenant); }) + ", " + value;
   }
   pg([] { SPI_finish(); });

@@ -304,6 +304,14 @@ std::string output_text(Datum d, const ColumnType &t) {
   return out;
 }
 
+std::string quoted(const std::string &ident) {
+  return pg([&] { return std::string(quote_identifier(ident.c_str())); });
+}
+
+Oid array_type_of(Oid elem) {
+  return pg([&] { return get_array_type(elem); });
+}
+
 int pin_search_path() {
   const int nest = NewGUCNestLevel();
   (void)set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);

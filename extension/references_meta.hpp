@@ -119,6 +119,11 @@ private:
 // Call inside rg::pg.
 int pin_search_path();
 
+// quote_identifier / get_array_type through rg::pg: both can ereport (palloc, syscache), and
+// their callers hold C++ strings.
+std::string quoted(const std::string &ident);
+Oid array_type_of(Oid elem);
+
 // Prepares sql with the given argument types (search_path pinned) and keeps the plan.
 SPIPlanPtr keep_plan(const std::string &sql, const std::vector<Oid> &argtypes);
 
