@@ -45,7 +45,8 @@ void read_row(const RefMeta &m, TupleTableSlot *slot, RowValues &out) {
 // Collects the distinct keys not yet verified by this transaction, in order of appearance.
 class Collector {
 public:
-  Collector(const RefMeta &m, VerifiedKeys &verified, MemoryContext keep) : m_(m), verified_(verified), keep_(keep) {}
+  Collector(const RefMeta &m, std::shared_ptr<VerifiedKeys> verified, MemoryContext keep)
+      : m_(m), verified_(std::move(verified)), keep_(keep) {}
 
   void add_row(const RowValues &row) {
     if (row.n == 0) return;
@@ -62,7 +63,7 @@ public:
       if (row.nulls[i]) continue;
       key_.resize(prefix);
       append_key_bytes(key_, row.elems[i], m_.elem);
-      if (verified_.contains(key_) || seen_.contains(key_)) continue;
+      if (verified_->contains(key_) || seen_.contains(key_)) continue;
       seen_.add(key_);
       keys_.push_back(key_);
       Datum elem = row.elems[i], tenant = row.tenant;
@@ -81,12 +82,14 @@ public:
   const std::vector<Datum> &elems() const { return elems_; }
   const std::vector<Datum> &tenants() const { return tenants_; }
   void mark_verified() {
-    for (const auto &k : keys_) verified_.add(k);
+    // Into the set this check started with: if a subtransaction abort has forgotten it
+    // meanwhile, the keys are simply looked up again next time.
+    for (const auto &k : keys_) verified_->add(k);
   }
 
 private:
   const RefMeta &m_;
-  VerifiedKeys &verified_;
+  std::shared_ptr<VerifiedKeys> verified_;
   MemoryContext keep_;
   VerifiedKeys seen_;
   std::string key_;

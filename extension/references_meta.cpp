@@ -17,8 +17,8 @@ std::unordered_map<Oid, std::shared_ptr<RefMeta>> &meta_cache() {
   return *cache;
 }
 
-std::unordered_map<std::string, VerifiedKeys> &verified_cache() {
-  static auto *cache = new std::unordered_map<std::string, VerifiedKeys>();
+std::unordered_map<std::string, std::shared_ptr<VerifiedKeys>> &verified_cache() {
+  static auto *cache = new std::unordered_map<std::string, std::shared_ptr<VerifiedKeys>>();
   return *cache;
 }
 
@@ -275,10 +275,12 @@ void require_trigger_relation(const RefMeta &m, const Trigger *trigger, Relation
                         "\"; guard.add_reference() creates the triggers of a reference on its own tables.");
 }
 
-VerifiedKeys &verified_keys(const RefMeta &meta) {
+std::shared_ptr<VerifiedKeys> verified_keys(const RefMeta &meta) {
   std::string id = std::to_string(meta.target_rel) + ":" + std::to_string(meta.target_attnum) + ":" +
                    std::to_string(meta.target_tenant_attnum);
-  return verified_cache()[id];
+  auto &keys = verified_cache()[id];
+  if (!keys) keys = std::make_shared<VerifiedKeys>();
+  return keys;
 }
 
 void forget_verified_keys() noexcept { verified_cache().clear(); }

@@ -86,7 +86,9 @@ private:
   std::deque<std::string> store_;
   std::unordered_set<std::string_view> keys_;
 };
-VerifiedKeys &verified_keys(const RefMeta &meta);
+// Shared: a subtransaction aborting while a check runs (a user-defined equality function with an
+// EXCEPTION block) forgets every set, and the check still holds its own until it ends.
+std::shared_ptr<VerifiedKeys> verified_keys(const RefMeta &meta);
 void forget_verified_keys() noexcept;
 
 // Appends the cache-key bytes of datum d of type t to out.
