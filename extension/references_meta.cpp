@@ -22,12 +22,35 @@ std::unordered_map<std::string, std::shared_ptr<VerifiedKeys>> &verified_cache()
   return *cache;
 }
 
+// Metadata dropped from meta_cache by an invalidation, freed (SPI_freeplan) at the next trigger
+// call rather than inside the invalidation callback. Never destroyed, as meta_cache.
+std::vector<std::shared_ptr<RefMeta>> &retired_meta() {
+  static auto *retired = new std::vector<std::shared_ptr<RefMeta>>();
+  return *retired;
+}
+
 SPIPlanPtr catalog_plan = nullptr;
 
+// Entries of a touched table leave the cache (a dropped trigger's entry would otherwise keep its
+// plans for the backend's life); a trigger call still using one holds its own shared_ptr.
 void on_relcache_invalidation(Datum, Oid relid) {
-  for (auto &entry : meta_cache()) {
-    RefMeta &m = *entry.second;
-    if (relid == InvalidOid || relid == m.source_rel || relid == m.target_rel) m.stale = true;
+  auto &cache = meta_cache();
+  for (auto it = cache.begin(); it != cache.end();) {
+    RefMeta &m = *it->second;
+    if (relid == InvalidOid || relid == m.source_rel || relid == m.target_rel) {
+      m.stale = true;
+      // No exception may leave a callback PostgreSQL calls: without memory for the move, the
+      // stale entry stays and is replaced at its next use.
+      try {
+        retired_meta().push_back(it->second);
+      } catch (...) {
+        ++it;
+        continue;
+      }
+      it = cache.erase(it);
+    } else {
+      ++it;
+    }
   }
 }
 
@@ -241,6 +264,7 @@ std::shared_ptr<RefMeta> meta_for_trigger(const Trigger *trigger) {
     throw PgError(ERRCODE_INVALID_PARAMETER_VALUE,
                   std::string("trigger \"") + trigger->tgname + "\" calls a registry_guard reference function without a reference name",
                   {}, "Declare references with guard.add_reference(); do not create these triggers by hand.");
+  retired_meta().clear();  // ~RefMeta: SPI_freeplan reports failures by return code, never ereport
   auto &cache = meta_cache();
   auto it = cache.find(trigger->tgoid);
   if (it != cache.end() && !it->second->stale) return it->second;
