@@ -54,6 +54,9 @@ template <typename F> auto pg(F &&f) -> decltype(f()) {
       try {
         f();
       } catch (...) {
+        // f may have switched memory contexts before throwing: back to the caller's, as after
+        // an ereport.
+        MemoryContextSwitchTo(ctx);
         cpp_error = std::current_exception();
       }
     }
@@ -73,6 +76,9 @@ template <typename F> auto pg(F &&f) -> decltype(f()) {
       try {
         result.emplace(f());
       } catch (...) {
+        // f may have switched memory contexts before throwing: back to the caller's, as after
+        // an ereport.
+        MemoryContextSwitchTo(ctx);
         cpp_error = std::current_exception();
       }
     }
