@@ -78,6 +78,22 @@ int run(SPIPlanPtr plan, Datum *values, Oid owner, long limit) {
   });
 }
 
+// Whether the user whose statement fired the trigger may be shown values of rel in an error, as
+// native FKs decide (ri_ReportViolation): not when row security applies to them, nor without
+// SELECT on the table or on every one of cols (none given: the table privilege is needed).
+// The look-ups run as the owner, so this is what keeps other tenants' keys out of messages.
+bool may_show_values(Oid rel, std::initializer_list<AttrNumber> cols) {
+  return rg::pg([&] {
+    if (check_enable_rls(rel, InvalidOid, true) == RLS_ENABLED) return false;
+    const Oid user = GetUserId();
+    if (pg_class_aclcheck(rel, user, ACL_SELECT) == ACLCHECK_OK) return true;
+    if (cols.size() == 0) return false;
+    for (AttrNumber a : cols)
+      if (a != 0 && pg_attribute_aclcheck(rel, a, user, ACL_SELECT) != ACLCHECK_OK) return false;
+    return true;
+  });
+}
+
 struct KeyValues {
   bool old_null = true, new_null = true, same = false;
   Datum old_key = 0, old_tenant = 0, new_key = 0, new_tenant = 0;
@@ -161,11 +177,14 @@ RG_FUNCTION(rg_reference_target_action) {
       value = rg::pg([&] { return output_text(k.old_tenant, m.tenant); }) + ", " + value;
     }
     rg::pg([] { SPI_finish(); });
+    std::string detail = "Key is still referenced from table \"" + m.source_label + "\".";
+    if (may_show_values(m.target_rel, {m.target_attnum, m.target_tenant_attnum}))
+      detail = "Key (" + cols + ")=(" + value + ") is still referenced from table \"" + m.source_label + "\"" +
+               (may_show_values(m.source_rel, {}) ? ", for example by row " + row : std::string()) + ".";
     throw rg::PgError(ERRCODE_FOREIGN_KEY_VIOLATION,
                       "update or delete on table \"" + m.target_label + "\" violates foreign key constraint \"" + m.name +
                           "\" on table \"" + m.source_label + "\"",
-                      "Key (" + cols + ")=(" + value + ") is still referenced from table \"" + m.source_label +
-                          "\", for example by row " + row + ".",
+                      detail,
                       tenant_moved ? "A cascading reference cannot follow a key into another tenant." : std::string());
   }
   // ON UPDATE CASCADE to a NULL key leaves a NULL element, as SET NULL does.

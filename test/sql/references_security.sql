@@ -61,6 +61,22 @@ INSERT INTO sec_target VALUES ('d');
 DROP TRIGGER sec_wrong_side ON sec_target;
 SELECT 1 AS still_connected;
 
+-- A restrict error shows a referencing row (read as the owner) only to a user who may read it:
+-- with row security on the referencing table the row is left out, on the referenced table the
+-- key as well, as native foreign keys do.
+ALTER TABLE sec_source ENABLE ROW LEVEL SECURITY;
+CREATE POLICY sec_source_none ON sec_source USING (false);
+SET ROLE rg_sec_user;
+DELETE FROM sec_target WHERE id = 'c';
+RESET ROLE;
+ALTER TABLE sec_target ENABLE ROW LEVEL SECURITY;
+CREATE POLICY sec_target_all ON sec_target USING (true);
+SET ROLE rg_sec_user;
+DELETE FROM sec_target WHERE id = 'c';
+RESET ROLE;
+-- The owner (row security does not apply) still sees both.
+DELETE FROM sec_target WHERE id = 'c';
+
 SET client_min_messages = warning;
 DROP EXTENSION registry_guard CASCADE;
 DROP TABLE sec_source, sec_target;
