@@ -5,6 +5,11 @@ CREATE TABLE public.kpis(
     id text PRIMARY KEY, name text NOT NULL, tags text[], thresholds jsonb DEFAULT '[]',
     secret text, updated_at timestamptz DEFAULT now(), n int);
 SELECT audit.enable_tracking('public.kpis', ARRAY['secret', 'updated_at']);
+-- An auto-ANALYZE holds a transaction id, which would (rightly) make audit.seal() wait for it.
+ALTER TABLE public.kpis SET (autovacuum_enabled = false);
+ALTER TABLE audit.version_log SET (autovacuum_enabled = false);
+ALTER TABLE audit.change_context SET (autovacuum_enabled = false);
+ALTER TABLE audit.seal SET (autovacuum_enabled = false);
 
 -- Actors: JWT claims (request.jwt.claims), legacy per-claim settings, roles, settings.
 BEGIN;
