@@ -279,8 +279,10 @@ void require_trigger_relation(const RefMeta &m, const Trigger *trigger, Relation
   if (relid == expected) return;
   const AttrNumber attnums[2] = {source_side ? m.source_attnum : m.target_attnum,
                                  source_side ? m.tenant_attnum : m.target_tenant_attnum};
+  bool partition = false;
   const bool same_layout_partition = pg([&] {
     if (!get_rel_relispartition(relid) || !list_member_oid(get_partition_ancestors(relid), expected)) return false;
+    partition = true;
     TupleDesc desc = RelationGetDescr(rel);
     for (AttrNumber a : attnums) {
       if (a == 0) continue;
@@ -292,6 +294,11 @@ void require_trigger_relation(const RefMeta &m, const Trigger *trigger, Relation
   });
   if (same_layout_partition) return;
   const std::string &declared = source_side ? m.source_label : m.target_label;
+  if (partition)
+    throw PgError(ERRCODE_FEATURE_NOT_SUPPORTED,
+                  std::string("partition \"") + RelationGetRelationName(rel) + "\" of table \"" + declared +
+                      "\" has the columns of reference \"" + m.name + "\" at other positions than its parent",
+                  {}, "Recreate the partition with CREATE TABLE ... PARTITION OF, which keeps the parent's column order.");
   throw PgError(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED,
                 std::string("trigger \"") + trigger->tgname + "\" on table \"" + RelationGetRelationName(rel) +
                     "\" runs reference \"" + m.name + "\", which belongs to table \"" + declared + "\"",

@@ -59,6 +59,17 @@ DROP TABLE sec_other;
 CREATE TRIGGER sec_wrong_side AFTER INSERT ON sec_target FOR EACH ROW EXECUTE FUNCTION guard.reference_check_row('sec_ref');
 INSERT INTO sec_target VALUES ('d');
 DROP TRIGGER sec_wrong_side ON sec_target;
+-- Partitions run the triggers of their parent: fine with its column layout, refused otherwise.
+CREATE TABLE sec_parted (k integer PRIMARY KEY, refs text[]) PARTITION BY RANGE (k);
+CREATE TABLE sec_parted_1 PARTITION OF sec_parted FOR VALUES FROM (0) TO (10);
+CREATE TABLE sec_parted_2 (refs text[], k integer NOT NULL);
+ALTER TABLE sec_parted ATTACH PARTITION sec_parted_2 FOR VALUES FROM (10) TO (20);
+SELECT guard.add_reference('sec_parted_ref', 'sec_parted', 'refs', 'sec_target', is_deferrable => true);
+INSERT INTO sec_parted VALUES (1, '{b}');
+UPDATE sec_parted SET refs = '{b,nope}' WHERE k = 1;
+INSERT INTO sec_parted VALUES (11, '{b}');
+SELECT guard.drop_reference('sec_parted_ref');
+DROP TABLE sec_parted;
 SELECT 1 AS still_connected;
 
 -- A restrict error shows a referencing row (read as the owner) only to a user who may read it:
