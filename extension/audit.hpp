@@ -52,4 +52,16 @@ void init();
 extern uint64 statement_generation;
 void forget_relation(Oid relid);
 
+// SQL the audit C++ runs through SPI (as the audit tables' owner) resolves names under
+// "pg_catalog, pg_temp", never under the caller's search_path (an operator or function of the
+// caller's would otherwise run as the owner). Pair each call with unpin_search_path(level);
+// an error in between is undone by the transaction abort.
+inline int pin_search_path() {
+  int level = NewGUCNestLevel();
+  (void)set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0,
+                          false);
+  return level;
+}
+inline void unpin_search_path(int level) { AtEOXact_GUC(true, level); }
+
 }  // namespace rg::audit

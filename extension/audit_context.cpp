@@ -137,6 +137,8 @@ int64 insert_context(Relation rel) {
   GetUserIdAndSecContext(&save_uid, &save_sec);
   // As the audit tables' owner: API roles may change tracked tables without any audit grant.
   SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_NOFORCE_RLS);
+  // Pinned at prepare and at every execution: the kept plan never depends on a caller's path.
+  int guc_level = pin_search_path();
   if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "registry_guard audit: SPI_connect failed");
   if (!insert_plan) {
     SPIPlanPtr p = SPI_prepare(
@@ -154,6 +156,7 @@ int64 insert_context(Relation rel) {
   bool isnull;
   int64 id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
   SPI_finish();
+  unpin_search_path(guc_level);
   SetUserIdAndSecContext(save_uid, save_sec);
   return id;
 }

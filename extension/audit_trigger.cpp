@@ -76,11 +76,13 @@ ArrayType *read_ignored_columns(Oid relid) {
   GetUserIdAndSecContext(&save_uid, &save_sec);
   SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_NOFORCE_RLS);
   MemoryContext caller = CurrentMemoryContext;
+  int guc_level = pin_search_path();
   if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "registry_guard audit: SPI_connect failed");
   Oid argtypes[1] = {REGCLASSOID};
   Datum args[1] = {ObjectIdGetDatum(relid)};
-  int rc = SPI_execute_with_args("SELECT ignored_columns FROM audit.tracked_table WHERE table_id = $1", 1,
-                                 argtypes, args, nullptr, true, 1);
+  int rc = SPI_execute_with_args(
+      "SELECT t.ignored_columns FROM audit.tracked_table t WHERE t.table_id OPERATOR(pg_catalog.=) $1", 1, argtypes,
+      args, nullptr, true, 1);
   if (rc != SPI_OK_SELECT) elog(ERROR, "registry_guard audit: reading audit.tracked_table failed (%d)", rc);
   ArrayType *result = nullptr;
   if (SPI_processed > 0) {
@@ -93,6 +95,7 @@ ArrayType *read_ignored_columns(Oid relid) {
     }
   }
   SPI_finish();
+  unpin_search_path(guc_level);
   SetUserIdAndSecContext(save_uid, save_sec);
   return result;
 }
