@@ -62,8 +62,18 @@ void bind_to_jsonb(FmgrInfo *f, Oid type, int32 typmod, Oid collation, MemoryCon
   MemoryContextSwitchTo(old);
 }
 
-// The table's ignored columns from audit.tracked_table, read as the table's owner.
-ArrayType *read_ignored_columns(Oid relid) {
+// The table's ignored columns from audit.tracked_table, read as the table's owner. The
+// triggers of a partitioned table fire on its partitions: a partition ignores the columns
+// listed for it and for every ancestor. No entry at all fails closed (it cannot be known
+// which columns are secret).
+ArrayType *read_ignored_columns(Relation rel) {
+  Oid relid = RelationGetRelid(rel);
+  List *ids = list_make1_oid(relid);
+  if (rel->rd_rel->relispartition) ids = list_concat(ids, get_partition_ancestors(relid));
+  int nids = list_length(ids);
+  Datum *id_datums = static_cast<Datum *>(palloc(sizeof(Datum) * nids));
+  for (int i = 0; i < nids; i++) id_datums[i] = ObjectIdGetDatum(list_nth_oid(ids, i));
+  ArrayType *id_array = construct_array(id_datums, nids, REGCLASSOID, sizeof(Oid), true, TYPALIGN_INT);
   const Catalog &cat = catalog();
   Oid owner;
   {
@@ -78,16 +88,20 @@ ArrayType *read_ignored_columns(Oid relid) {
   MemoryContext caller = CurrentMemoryContext;
   int guc_level = pin_search_path();
   if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "registry_guard audit: SPI_connect failed");
-  Oid argtypes[1] = {REGCLASSOID};
-  Datum args[1] = {ObjectIdGetDatum(relid)};
+  Oid argtypes[1] = {REGCLASSARRAYOID};
+  Datum args[1] = {PointerGetDatum(id_array)};
   int rc = SPI_execute_with_args(
-      "SELECT t.ignored_columns FROM audit.tracked_table t WHERE t.table_id OPERATOR(pg_catalog.=) $1", 1, argtypes,
-      args, nullptr, true, 1);
-  if (rc != SPI_OK_SELECT) elog(ERROR, "registry_guard audit: reading audit.tracked_table failed (%d)", rc);
+      "SELECT pg_catalog.count(*), pg_catalog.array_agg(c) FILTER (WHERE c IS NOT NULL) "
+      "FROM audit.tracked_table t LEFT JOIN LATERAL pg_catalog.unnest(t.ignored_columns) c ON true "
+      "WHERE t.table_id OPERATOR(pg_catalog.=) ANY ($1)",
+      1, argtypes, args, nullptr, true, 1);
+  if (rc != SPI_OK_SELECT || SPI_processed != 1)
+    elog(ERROR, "registry_guard audit: reading audit.tracked_table failed (%d)", rc);
   ArrayType *result = nullptr;
-  if (SPI_processed > 0) {
-    bool isnull;
-    Datum d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+  bool isnull;
+  bool found = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)) > 0;
+  {
+    Datum d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
     if (!isnull) {
       MemoryContext spi = MemoryContextSwitchTo(caller);
       result = DatumGetArrayTypePCopy(d);
@@ -97,6 +111,14 @@ ArrayType *read_ignored_columns(Oid relid) {
   SPI_finish();
   unpin_search_path(guc_level);
   SetUserIdAndSecContext(save_uid, save_sec);
+  if (!found) {
+    char *name = quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)), RelationGetRelationName(rel));
+    ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+                    errmsg("registry_guard audit: table %s has audit triggers but no entry in audit.tracked_table", name),
+                    errdetail("Its ignored (secret) columns are unknown, so the change was not made."),
+                    errhint("Call audit.enable_tracking('%s') (on the partitioned table, for a partition), or "
+                            "audit.disable_tracking('%s').", name, name)));
+  }
   return result;
 }
 
@@ -118,7 +140,7 @@ RelEntry *relation_entry(Relation rel) {
   e->mcxt = nullptr;
 
   // Read everything that can fail (or process invalidations) before filling the entry.
-  ArrayType *ignored_arr = read_ignored_columns(relid);
+  ArrayType *ignored_arr = read_ignored_columns(rel);
   TupleDesc desc = RelationGetDescr(rel);
   Bitmapset *pk = RelationGetIndexAttrBitmap(rel, INDEX_ATTR_BITMAP_PRIMARY_KEY);
 
@@ -423,10 +445,14 @@ RG_FUNCTION(rg_audit_truncate_trigger) {
   return rg::pg([&] { return rg::audit::truncate_trigger(fcinfo); });
 }
 
-// audit.invalidate_table_settings(regclass): every backend re-reads the table's settings.
+// audit.invalidate_table_settings(regclass): every backend re-reads the table's settings,
+// and those of its partitions (which read their ancestors' ignore lists).
 RG_FUNCTION(rg_audit_invalidate_table_settings) {
   return rg::pg([&] {
-    CacheInvalidateRelcacheByRelid(PG_GETARG_OID(0));
+    Oid relid = PG_GETARG_OID(0);
+    List *rels = find_all_inheritors(relid, NoLock, nullptr);
+    ListCell *lc;
+    foreach (lc, rels) CacheInvalidateRelcacheByRelid(lfirst_oid(lc));
     PG_RETURN_VOID();
   });
 }
