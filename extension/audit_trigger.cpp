@@ -175,10 +175,11 @@ RelEntry *relation_entry(Relation rel) {
       }
       if (att < 0) {
         MemoryContextSwitchTo(old);
+        char *missing = pstrdup(name);  // `name` lives in mcxt, which goes now
         MemoryContextDelete(mcxt);
         // Fail closed: a renamed secret column must not start being stored silently.
         ereport(ERROR, (errcode(ERRCODE_UNDEFINED_COLUMN),
-                        errmsg("registry_guard audit: ignored column \"%s\" of table %s no longer exists", name,
+                        errmsg("registry_guard audit: ignored column \"%s\" of table %s no longer exists", missing,
                                RelationGetRelationName(rel)),
                         errhint("Call audit.set_ignored_columns('%s', ...) with the table's current column names.",
                                 quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),

@@ -43,7 +43,13 @@ CREATE TRIGGER audit_i_u_d AFTER INSERT OR UPDATE OR DELETE ON public.sec_bare
     FOR EACH ROW EXECUTE FUNCTION audit.insert_update_delete_trigger();
 INSERT INTO public.sec_bare VALUES (1, 'x');
 
-DROP TABLE public.sec_t, public.sec_p, public.sec_bare;
+-- 3. A renamed ignored column: writes are refused, and the error names the column.
+CREATE TABLE public.sec_ren(id int PRIMARY KEY, password_hash_of_the_account_holder text);
+SELECT audit.enable_tracking('public.sec_ren', ARRAY['password_hash_of_the_account_holder']);
+ALTER TABLE public.sec_ren RENAME COLUMN password_hash_of_the_account_holder TO pw;
+INSERT INTO public.sec_ren VALUES (1, 'x');
+
+DROP TABLE public.sec_t, public.sec_p, public.sec_bare, public.sec_ren;
 DROP SCHEMA sec_evil CASCADE;
 DROP ROLE rg_sec_user;
 DROP EXTENSION registry_guard CASCADE;
