@@ -170,6 +170,29 @@ CREATE FUNCTION audit.invalidate_table_settings(regclass) RETURNS void
     LANGUAGE c STRICT AS 'MODULE_PATHNAME', 'rg_audit_invalidate_table_settings';
 REVOKE ALL ON FUNCTION audit.invalidate_table_settings(regclass) FROM PUBLIC;
 
+-- Managing a table's tracking (the SECURITY DEFINER functions below) is for its owner only:
+-- otherwise a role that may merely call them could empty an ignore list or switch auditing
+-- off. The caller is the session user (current_user is the definer inside them).
+CREATE FUNCTION audit.check_may_manage(regclass, caller text) RETURNS void
+    LANGUAGE plpgsql STABLE SET search_path = '' AS $$
+DECLARE
+    owner oid;
+BEGIN
+    SELECT c.relowner INTO owner FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) $1;
+    IF owner IS NULL THEN
+        RAISE EXCEPTION '%: relation with OID % does not exist', caller, $1::oid
+            USING HINT = 'Pass the table name, e.g. audit.enable_tracking(''public.kpis'').';
+    END IF;
+    IF NOT pg_catalog.pg_has_role(SESSION_USER, owner, 'USAGE') THEN
+        RAISE EXCEPTION '%: permission denied: % is not owned by role "%"', caller, $1, SESSION_USER
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = pg_catalog.format('Connect as the table''s owner (%s) or a member of it to change its audit tracking.',
+                                           owner::regrole);
+    END IF;
+END;
+$$;
+REVOKE ALL ON FUNCTION audit.check_may_manage(regclass, text) FROM PUBLIC;
+
 CREATE FUNCTION audit.enable_tracking(regclass) RETURNS void
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = '' AS $$
 DECLARE
@@ -180,6 +203,7 @@ BEGIN
         RAISE EXCEPTION 'audit.enable_tracking: relation with OID % does not exist', $1::oid
             USING HINT = 'Pass the table name, e.g. audit.enable_tracking(''public.kpis'').';
     END IF;
+    PERFORM audit.check_may_manage($1, 'audit.enable_tracking');
     IF kind NOT IN ('r', 'p') THEN
         RAISE EXCEPTION 'audit.enable_tracking: % is not a table (it is a %)', $1,
             CASE kind WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view' WHEN 'f' THEN 'foreign table'
@@ -208,8 +232,10 @@ CREATE FUNCTION audit.set_ignored_columns(regclass, text[]) RETURNS void
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = '' AS $$
 DECLARE
     col text;
-    pk text[] := audit.primary_key_columns($1);
+    pk text[];
 BEGIN
+    PERFORM audit.check_may_manage($1, 'audit.set_ignored_columns');
+    pk := audit.primary_key_columns($1);
     FOREACH col IN ARRAY coalesce($2, ARRAY[]::text[]) LOOP
         IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute
                         WHERE attrelid = $1 AND attname = col AND attnum > 0 AND NOT attisdropped) THEN
@@ -242,10 +268,15 @@ CREATE FUNCTION audit.disable_tracking(regclass) RETURNS void
 BEGIN
     -- A no-op for an untracked table (as in supa_audit). The ignore list is kept, so that
     -- re-enabling never stores a secret column by accident.
+    PERFORM audit.check_may_manage($1, 'audit.disable_tracking');
     EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS audit_i_u_d ON %s', $1);
     EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS audit_t ON %s', $1);
 END;
 $$;
+-- Not for PUBLIC (SECURITY DEFINER); GRANT EXECUTE to the roles that own tracked tables
+-- (e.g. the migration role), which may then manage their own tables only.
+REVOKE ALL ON FUNCTION audit.enable_tracking(regclass), audit.enable_tracking(regclass, text[]),
+    audit.set_ignored_columns(regclass, text[]), audit.disable_tracking(regclass) FROM PUBLIC;
 
 CREATE FUNCTION audit.is_tracked(regclass) RETURNS boolean
     LANGUAGE sql STABLE SET search_path = '' AS $$

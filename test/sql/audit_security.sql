@@ -49,7 +49,32 @@ SELECT audit.enable_tracking('public.sec_ren', ARRAY['password_hash_of_the_accou
 ALTER TABLE public.sec_ren RENAME COLUMN password_hash_of_the_account_holder TO pw;
 INSERT INTO public.sec_ren VALUES (1, 'x');
 
+-- 4. Managing tracking: only for the table's owner (session user), and not for PUBLIC at
+-- all (the functions are SECURITY DEFINER). Even with USAGE on schema audit and EXECUTE
+-- granted, a non-owner can neither empty the ignore list nor turn auditing off.
+GRANT USAGE ON SCHEMA audit TO rg_sec_user;
+GRANT CREATE ON SCHEMA sec_evil TO rg_sec_user;
+SET SESSION AUTHORIZATION rg_sec_user;
+SELECT audit.set_ignored_columns('public.sec_t', '{}');
+SELECT audit.disable_tracking('public.sec_t');
+SELECT audit.enable_tracking('public.sec_t');
+SELECT audit.enable_tracking('public.sec_t', '{}');
+RESET SESSION AUTHORIZATION;
+GRANT EXECUTE ON FUNCTION audit.set_ignored_columns(regclass, text[]), audit.disable_tracking(regclass),
+    audit.enable_tracking(regclass), audit.enable_tracking(regclass, text[]) TO rg_sec_user;
+SET SESSION AUTHORIZATION rg_sec_user;
+SELECT audit.set_ignored_columns('public.sec_t', '{}');
+SELECT audit.disable_tracking('public.sec_t');
+SELECT audit.enable_tracking('public.sec_t', '{}');
+-- Its own table: allowed.
+CREATE TABLE sec_evil.mine(id int PRIMARY KEY, secret text);
+SELECT audit.enable_tracking('sec_evil.mine', ARRAY['secret']);
+SELECT audit.disable_tracking('sec_evil.mine');
+RESET SESSION AUTHORIZATION;
+SELECT audit.is_tracked('public.sec_t') AS still_tracked, ignored_columns FROM audit.tracked_table
+ WHERE table_id = 'public.sec_t'::regclass;
+
 DROP TABLE public.sec_t, public.sec_p, public.sec_bare, public.sec_ren;
 DROP SCHEMA sec_evil CASCADE;
-DROP ROLE rg_sec_user;
 DROP EXTENSION registry_guard CASCADE;
+DROP ROLE rg_sec_user;
