@@ -45,6 +45,9 @@ void buffer_flush();
 int64 context_id(Relation rel);
 void contexts_at_xact_end(bool committed);  // committed=false: (sub)transaction aborted
 void forget_contexts();
+// From invalidation callbacks: marks the cache stale; it is emptied on the next context_id()
+// (a callback can run inside context_id(), which must not lose its table under it).
+void invalidate_contexts();
 
 // Invalidation and transaction hooks of the audit trail (installed from _PG_init).
 void init();

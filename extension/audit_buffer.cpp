@@ -180,7 +180,7 @@ void relcache_callback(Datum, Oid relid) {
   if (relid == InvalidOid || (cat_valid && (relid == cat.version_log || relid == cat.change_context ||
                                             relid == cat.tracked_table))) {
     cat_valid = false;  // e.g. DROP EXTENSION: every cached id is stale
-    forget_contexts();
+    invalidate_contexts();
   }
   forget_relation(relid);
 }

@@ -28,6 +28,7 @@ Oid last_relid = InvalidOid;
 uint64 last_generation = 0;
 int64 last_id = 0;
 bool last_valid = false;
+bool contexts_stale = false;  // set by invalidate_contexts(), acted on in context_id()
 
 const char *setting(const char *name) {
   const char *v = GetConfigOption(name, true, false);
@@ -175,6 +176,10 @@ void create_contexts_table() {
 
 int64 context_id(Relation rel) {
   Oid relid = RelationGetRelid(rel);
+  if (contexts_stale) {
+    contexts_stale = false;
+    forget_contexts();
+  }
   if (last_valid && last_relid == relid && last_generation == statement_generation) return last_id;
 
   StringInfoData fp;
@@ -229,6 +234,11 @@ void contexts_at_xact_end(bool committed) {
       hash_search(contexts, &e->key, HASH_REMOVE, nullptr);
     }
   }
+}
+
+void invalidate_contexts() {
+  last_valid = false;
+  contexts_stale = true;
 }
 
 void forget_contexts() {
