@@ -54,6 +54,7 @@ void init();
 // Bumped whenever a new statement may have begun: cached per-statement values are stale.
 extern uint64 statement_generation;
 void forget_relation(Oid relid);
+void sweep_relations();  // at transaction end: frees the invalidated relation entries
 
 // SQL the audit C++ runs through SPI (as the audit tables' owner) resolves names under
 // "pg_catalog, pg_temp", never under the caller's search_path (an operator or function of the

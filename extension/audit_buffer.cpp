@@ -157,11 +157,13 @@ void xact_callback(XactEvent event, void *) {
     case XACT_EVENT_PREPARE:
       reset_buffer();
       contexts_at_xact_end(true);
+      sweep_relations();
       break;
     case XACT_EVENT_ABORT:
     case XACT_EVENT_PARALLEL_ABORT:
       reset_buffer();
       contexts_at_xact_end(false);
+      sweep_relations();
       break;
   }
   statement_generation++;

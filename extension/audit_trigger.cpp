@@ -51,6 +51,7 @@ char column_kind(Oid type) {
 }
 
 HTAB *relations = nullptr;
+bool relations_invalidated = false;  // some entry is !valid: sweep_relations() has work
 
 void bind_to_jsonb(FmgrInfo *f, Oid type, int32 typmod, Oid collation, MemoryContext mcxt) {
   fmgr_info_cxt(F_TO_JSONB, f, mcxt);
@@ -426,6 +427,7 @@ Datum truncate_trigger(FunctionCallInfo fcinfo) {
 
 void forget_relation(Oid relid) {
   if (!relations) return;
+  relations_invalidated = true;
   if (relid == InvalidOid) {
     HASH_SEQ_STATUS s;
     hash_seq_init(&s, relations);
@@ -434,6 +436,20 @@ void forget_relation(Oid relid) {
   }
   RelEntry *e = static_cast<RelEntry *>(hash_search(relations, &relid, HASH_FIND, nullptr));
   if (e) e->valid = false;  // rebuilt (and its memory freed) on next use, never under a caller
+}
+
+// At transaction end, when no trigger can be using an entry: frees the invalidated ones (those
+// of dropped tables would otherwise never be used, nor freed, again).
+void sweep_relations() {
+  if (!relations || !relations_invalidated) return;
+  relations_invalidated = false;
+  HASH_SEQ_STATUS s;
+  hash_seq_init(&s, relations);
+  for (RelEntry *e; (e = static_cast<RelEntry *>(hash_seq_search(&s)));) {
+    if (e->valid) continue;
+    if (e->mcxt) MemoryContextDelete(e->mcxt);
+    hash_search(relations, &e->relid, HASH_REMOVE, nullptr);
+  }
 }
 
 }  // namespace rg::audit

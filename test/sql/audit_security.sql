@@ -75,6 +75,10 @@ SELECT audit.is_tracked('public.sec_t') AS still_tracked, ignored_columns FROM a
  WHERE table_id = 'public.sec_t'::regclass;
 
 DROP TABLE public.sec_t, public.sec_p, public.sec_bare, public.sec_ren;
+-- 6. The trigger's cached settings of dropped tables are freed (at the end of a transaction).
+SELECT 1 AS after_drop;
+SELECT count(*) AS relation_entries_left FROM pg_catalog.pg_backend_memory_contexts
+ WHERE name = 'registry_guard audit relation';
 DROP SCHEMA sec_evil CASCADE;
 DROP EXTENSION registry_guard CASCADE;
 DROP ROLE rg_sec_user;
