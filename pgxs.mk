@@ -23,3 +23,6 @@ include $(PGXS)
 # The LLVM bitcode rule must see the same C++ dialect and defines as the object rule.
 %.bc : %.cpp
 	$(COMPILE.cxx.bc) $(PG_CXXFLAGS) -o $@ $<
+
+# PGXS does not track header dependencies: rebuild every object when any header changes.
+$(OBJS) $(OBJS:.o=.bc): $(wildcard extension/*.hpp)
