@@ -30,7 +30,8 @@ echo "BEGIN; LOCK TABLE council_preset_members IN ACCESS EXCLUSIVE MODE;" >&7
 "$SA_BIN" apply --registry "$R" --on-dangling=drop >"$work/apply.out" 2>&1 &
 apply_pid=$!
 waiting=""
-for _ in $(seq 1 100); do
+# Up to 60 s: on a loaded CI machine apply may take a while to reach the lock.
+for _ in $(seq 1 600); do
   waiting=$(psql -X -At -c "SELECT count(*) FROM pg_stat_activity a JOIN pg_locks l ON l.pid = a.pid AND l.relation = 'public.kpis'::regclass AND l.mode = 'RowExclusiveLock' AND l.granted
                               WHERE a.application_name = 'registry-sync apply' AND a.wait_event_type = 'Lock'")
   [ "$waiting" = 1 ] && break
