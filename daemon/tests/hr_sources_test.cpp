@@ -1,0 +1,112 @@
+// HR mapping files, record mapping, CSV parsing, UTF-8 checks and retry arithmetic.
+#include <gtest/gtest.h>
+
+#include "hr_http.hpp"
+#include "hr_mapping.hpp"
+#include "hr_sources.hpp"
+#include "hr_yaml.hpp"
+
+using namespace rgsync::hr;
+
+static std::string error_of(const std::function<void()> &f) {
+  try { f(); } catch (const std::exception &e) { return e.what(); }
+  return "";
+}
+
+TEST(HrYaml, KeepsLinesAndTypes) {
+  auto d = load_yaml_string("a: 1\nb:\n  c: \"2\"\n  d: [x, true]\n", "f.yaml");
+  EXPECT_EQ(d.root["a"], 1);
+  EXPECT_EQ(d.root["b"]["c"], "2");
+  EXPECT_EQ(d.root["b"]["d"][1], true);
+  EXPECT_EQ(d.where("/b/d"), "f.yaml:4");
+  EXPECT_NE(error_of([] { load_yaml_string("a: 1\na: 2\n", "f.yaml"); }).find("f.yaml:2: duplicate key 'a'"), std::string::npos);
+}
+
+TEST(HrMappingFile, ScimDefaultsMapTheEnterpriseExtension) {
+  auto m = parse_hr_mapping("source: {kind: scim, url: 'http://h/scim', token_env: T}\n", "m.yaml");
+  EXPECT_EQ(m.source.name, "scim");
+  EXPECT_EQ(m.active_field, "active");
+  EXPECT_EQ(m.fields[0].column, "employee_id");
+}
+
+TEST(HrMappingFile, ErrorsNameFileLineAndFix) {
+  EXPECT_NE(error_of([] { parse_hr_mapping("source: {kind: csv, file: a.csv}\nfields: {employee_id: E}\nscoep: {}\n", "m.yaml"); })
+                .find("m.yaml:3: unknown key 'scoep'"), std::string::npos);
+  EXPECT_NE(error_of([] { parse_hr_mapping("source: {kind: csv, file: a.csv}\nfields:\n  employee_id: E\n  preferences: P\n", "m.yaml"); })
+                .find("m.yaml:4: 'preferences' is not a column HR sync may write"), std::string::npos);
+  EXPECT_NE(error_of([] { parse_hr_mapping("source: {kind: csv, file: a.csv}\nfields: {email: E}\n", "m.yaml"); })
+                .find("'employee_id' must be mapped"), std::string::npos);
+  EXPECT_NE(error_of([] { parse_hr_mapping("source: {kind: csv, file: a.csv}\nfields: {employee_id: E, title: T}\n", "m.yaml",
+                                           std::set<std::string>{"employee_id"}); })
+                .find("hr_owned_columns"), std::string::npos);
+}
+
+TEST(HrRecord, MapsPathsTemplatesNumbersAndActiveValues) {
+  auto m = parse_hr_mapping("source: {kind: workday, file: r.json}\n"
+                            "fields: {employee_id: Employee_ID, name: '{First} {Last}', email: Contact.Email, department: Org}\n"
+                            "active: {field: Status, values: [Active, 'On Leave']}\n", "m.yaml");
+  auto u = map_record(m, {{"Employee_ID", 1042}, {"First", "Ann"}, {"Last", "Lee"}, {"Contact", {{"Email", "a@x"}}},
+                          {"Status", "On Leave"}}, "Report_Entry[0]");
+  EXPECT_EQ(u.columns["employee_id"], Value("1042"));
+  EXPECT_EQ(u.columns["name"], Value("Ann Lee"));
+  EXPECT_EQ(u.columns["email"], Value("a@x"));
+  EXPECT_EQ(u.columns["department"], std::nullopt);
+  EXPECT_TRUE(u.active);
+  auto t = map_record(m, {{"Employee_ID", "7"}, {"Status", "Terminated"}}, "Report_Entry[1]");
+  EXPECT_FALSE(t.active);
+}
+
+TEST(HrRecord, WrongTypesAndMissingIdsAreErrorsNamingTheRecord) {
+  auto m = parse_hr_mapping("source: {kind: workday, file: r.json}\nfields: {employee_id: Employee_ID, department: Org}\n", "m.yaml");
+  EXPECT_NE(error_of([&] { map_record(m, {{"Employee_ID", "1"}, {"Org", {{"x", 1}}}}, "Report_Entry[3]"); })
+                .find("Report_Entry[3]: field 'Org' is an object"), std::string::npos);
+  EXPECT_NE(error_of([&] { map_record(m, {{"Org", "Finance"}}, "Report_Entry[4]"); }).find("Report_Entry[4]: no employee id"),
+            std::string::npos);
+}
+
+TEST(HrJsonPath, LongestKeyPrefixAndPrimaryElement) {
+  nlohmann::json u = {{"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User", {{"manager", {{"value", "9"}}}}},
+                      {"emails", {{{"value", "home@x"}}, {{"value", "work@x"}, {"primary", true}}}}};
+  EXPECT_EQ(*json_path(u, "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User.manager.value"), "9");
+  EXPECT_EQ(*json_path(u, "emails.value"), "work@x");
+  EXPECT_EQ(json_path(u, "nope.value"), nullptr);
+}
+
+TEST(HrCsv, QuotesEmbeddedNewlinesAndErrors) {
+  auto rows = parse_csv("id,name\r\n1,\"Lee, Ann\"\r\n2,\"multi\nline \"\"q\"\"\"\n", ',', "u.csv");
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0]["name"], "Lee, Ann");
+  EXPECT_EQ(rows[1]["name"], "multi\nline \"q\"");
+  EXPECT_EQ(rows[1]["__line"], 3);
+  EXPECT_NE(error_of([] { parse_csv("id,name\n1\n", ',', "u.csv"); }).find("u.csv:2: 1 fields, but the header has 2"), std::string::npos);
+  EXPECT_NE(error_of([] { parse_csv("id,name\n1,\"x\n", ',', "u.csv"); }).find("not closed"), std::string::npos);
+  EXPECT_NE(error_of([] { parse_csv("id,name\n1,caf\xe9\n", ',', "u.csv"); }).find("u.csv:2: not valid UTF-8"), std::string::npos);
+}
+
+TEST(HrUtf8, AcceptsValidRejectsOverlongAndSurrogates) {
+  EXPECT_EQ(invalid_utf8_line("caf\xc3\xa9 \xf0\x9f\x98\x80"), 0);
+  EXPECT_EQ(invalid_utf8_line("a\n\xc0\xaf"), 2);
+  EXPECT_EQ(invalid_utf8_line("\xed\xa0\x80"), 1);
+}
+
+TEST(HrHttp, RetryAfterSecondsAndHttpDate) {
+  EXPECT_EQ(parse_retry_after("7", 0), 7.0);
+  EXPECT_EQ(parse_retry_after("Thu, 01 Jan 1970 00:01:40 GMT", 40), 60.0);
+  EXPECT_FALSE(parse_retry_after("soon", 0));
+}
+
+TEST(HrHttp, FullJitterStaysWithinTheCappedExponential) {
+  RetryPolicy p;
+  p.base_delay_s = 1;
+  p.max_delay_s = 5;
+  EXPECT_DOUBLE_EQ(full_jitter_delay(p, 0, 1.0), 1.0);
+  EXPECT_DOUBLE_EQ(full_jitter_delay(p, 2, 0.5), 2.0);
+  EXPECT_DOUBLE_EQ(full_jitter_delay(p, 10, 1.0), 5.0);
+  EXPECT_DOUBLE_EQ(full_jitter_delay(p, 3, 0.0), 0.0);
+}
+
+TEST(HrHttp, TokenAndUserinfoNeverShowInMessages) {
+  HttpClient c(RetryPolicy{}, "s3cr3t-token");
+  EXPECT_EQ(c.scrub("bad Authorization: Bearer s3cr3t-token"), "bad Authorization: Bearer ***");
+  EXPECT_EQ(redact_url("https://u:pw@host/x?y=1"), "https://***@host/x?y=1");
+}
