@@ -375,11 +375,15 @@ struct Fetcher {
 
 FetchResult fetch_hr_users(const HrMapping &m, const FetchOptions &opt) {
   Fetcher f(m, opt);
-  switch (m.source.kind) {
-    case SourceKind::Scim: f.scim(); break;
-    case SourceKind::Workday: f.workday(); break;
-    case SourceKind::SuccessFactors: f.successfactors(); break;
-    case SourceKind::Csv: f.csv(); break;
+  try {
+    switch (m.source.kind) {
+      case SourceKind::Scim: f.scim(); break;
+      case SourceKind::Workday: f.workday(); break;
+      case SourceKind::SuccessFactors: f.successfactors(); break;
+      case SourceKind::Csv: f.csv(); break;
+    }
+  } catch (const HttpError &e) {
+    throw HttpError(f.src() + ": " + e.what() + "; nothing written");
   }
   f.finish_http();
   return std::move(f.res);

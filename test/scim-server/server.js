@@ -7,6 +7,7 @@
 //   PUT  /admin/users         body: [SCIM user, ...]   replaces the store (ids kept or assigned)
 //   POST /admin/users         body: [SCIM user, ...]   upserts by id (lastModified bumped)
 //   POST /admin/faults        body: {status, count, retryAfter, dieAfterPages, stuckPaging}
+//   GET  /admin/users         the store, as stored
 //   GET  /admin/stats         request counters (for assertions on retries)
 import fs from "node:fs";
 import express from "express";
@@ -56,6 +57,7 @@ app.use("/admin", express.json({limit: "512mb"}));
 app.put("/admin/users", (req, res) => { users = new Map(); for (const u of req.body) store(u); res.json({count: users.size}); });
 app.post("/admin/users", (req, res) => { for (const u of req.body) store(u); res.json({count: users.size}); });
 app.post("/admin/faults", (req, res) => { faults = {...req.body}; pagesServed = 0; res.json(faults); });
+app.get("/admin/users", (req, res) => res.json([...users.values()]));
 app.get("/admin/stats", (req, res) => res.json({...stats, users: users.size}));
 
 app.use("/scim/Users", (req, res, next) => {
@@ -75,7 +77,8 @@ app.use("/scim/Users", (req, res, next) => {
     return;
   }
   pagesServed++;
-  if (faults.stuckPaging) req.query.startIndex = 1;  // a broken server: every page is the first
+  // A broken server: every page is the first (req.query is re-parsed from the URL in Express 5).
+  if (faults.stuckPaging) req.url = req.url.replace(/startIndex=\d+/, "startIndex=1");
   next();
 });
 
