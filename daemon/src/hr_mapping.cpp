@@ -273,6 +273,7 @@ const nlohmann::json *json_path(const nlohmann::json &record, const std::string 
   const nlohmann::json *cur = &record;
   std::string rest = path;
   while (true) {
+    if (rest.empty()) return cur;  // the value itself: a list stays a list (a type error for text)
     while (cur->is_array()) {
       if (cur->empty()) return nullptr;
       const nlohmann::json *pick = &(*cur)[0];
@@ -280,7 +281,6 @@ const nlohmann::json *json_path(const nlohmann::json &record, const std::string 
         if (e.is_object() && e.contains("primary") && e["primary"] == true) { pick = &e; break; }
       cur = pick;
     }
-    if (rest.empty()) return cur;
     if (!cur->is_object()) return nullptr;
     // Longest existing key prefix (keys may contain dots, e.g. the enterprise extension URN).
     bool found = false;

@@ -68,8 +68,8 @@ HrMapping parse_hr_mapping(const std::string &yaml_text, const std::string &name
 std::string read_token(const SourceConfig &src);
 
 // Looks up a dotted path in a JSON record. Keys may themselves contain dots (SCIM extension
-// URNs): the longest key prefix that exists wins. On an array, the element with
-// "primary": true is used, else the first. Returns nullptr json when absent.
+// URNs): the longest key prefix that exists wins. A list met on the way (SCIM emails) is
+// entered at its element with "primary": true, else the first. Returns nullptr when absent.
 const nlohmann::json *json_path(const nlohmann::json &record, const std::string &path);
 
 }  // namespace rgsync::hr

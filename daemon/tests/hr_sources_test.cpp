@@ -110,3 +110,9 @@ TEST(HrHttp, TokenAndUserinfoNeverShowInMessages) {
   EXPECT_EQ(c.scrub("bad Authorization: Bearer s3cr3t-token"), "bad Authorization: Bearer ***");
   EXPECT_EQ(redact_url("https://u:pw@host/x?y=1"), "https://***@host/x?y=1");
 }
+
+TEST(HrMappingFile, ShippedExamplesInConfigAreValid) {
+  std::string dir = std::string(__FILE__).substr(0, std::string(__FILE__).rfind("/daemon/")) + "/config/";
+  for (const char *f : {"hr-scim.yaml", "hr-workday.yaml", "hr-successfactors.yaml", "hr-csv.yaml"})
+    EXPECT_EQ(error_of([&] { load_hr_mapping(dir + f); }), "") << f;
+}

@@ -11,7 +11,7 @@ RS=${RS:-$HR_REPO/build/daemon/registry-sync}
 
 hr_db() {
   local db=$1
-  psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null || return 1
+  PGOPTIONS="-c client_min_messages=warning" psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null || return 1
   export PGDATABASE=$db
   "$RS" migrate --dir "$HR_REPO/migrations" >/dev/null 2>"${TMPDIR:-/tmp}/hr_migrate.$$.log" \
     || { cat "${TMPDIR:-/tmp}/hr_migrate.$$.log" >&2; return 1; }
