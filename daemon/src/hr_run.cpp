@@ -95,7 +95,7 @@ RunResult run_hr_sync(pqxx::connection &conn, const HrMapping &m, const RunOptio
                         std::to_string(res.plan.hr_managed) + " HR-managed profiles, more than the threshold of " +
                         std::to_string(static_cast<int>(m.deactivation_threshold * 100 + 0.5)) +
                         "%; nothing written (check the HR source, or rerun with --allow-mass-deactivation)";
-      store.finish_run(res.sync_run_id, "refused", counts, why);
+      store.finish_run(res.sync_run_id, "failed", counts, "refused: " + why);
       tx.commit();
       res.message = summary(m, res) + "\nrefused: " + why;
       return res;
@@ -103,7 +103,7 @@ RunResult run_hr_sync(pqxx::connection &conn, const HrMapping &m, const RunOptio
     if (opt.dry_run) {
       res.status = RunStatus::DryRun;
       counts["rows_written"] = 0;
-      store.finish_run(res.sync_run_id, "dry-run", counts, "");
+      store.finish_run(res.sync_run_id, "dry_run", counts, "");
       tx.commit();
       res.message = summary(m, res);
       if (res.plan.threshold_exceeded) res.message += "\nwarning: a real run would be refused: too many deactivations";

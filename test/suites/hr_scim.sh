@@ -74,7 +74,8 @@ hr --full
 tap_is "$?" 1 "mass deactivation is refused with exit status 1"
 tap_like "$(cat "$work/out")" "refused: would deactivate 7 of 18 HR-managed profiles" "refusal says how many and what to do"
 tap_is "$(q "SELECT string_agg(id || status, ',' ORDER BY id) FROM principal_profiles")" "$before" "refused run writes nothing"
-tap_is "$(last_run)" "refused 0" "refused run is recorded in sync_runs"
+tap_is "$(last_run)" "failed 0" "refused run is recorded in sync_runs"
+tap_like "$(q "SELECT error FROM registry_sync.sync_runs ORDER BY id DESC LIMIT 1")" "^refused: would deactivate" "sync_runs says why it was refused"
 hr --full --allow-mass-deactivation
 tap_ok $? "mass deactivation applies when explicitly allowed"
 tap_is "$(q "SELECT count(*) FROM principal_profiles WHERE status = 'inactive'")" 8 "gone users are deactivated (7 + the earlier one), none deleted"

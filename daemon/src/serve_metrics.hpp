@@ -1,0 +1,40 @@
+// Per-job metrics of `registry-sync serve`, rendered in the Prometheus text format (0.0.4).
+#pragma once
+
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace rgsync::serve {
+
+struct JobStats {
+  std::string kind;
+  double last_success_ts = 0;   // unix seconds, 0 = never
+  double last_run_ts = 0;
+  double last_duration_s = 0;
+  long last_rows_changed = 0;
+  long rows_changed_total = 0;
+  long runs_ok = 0, runs_failed = 0;
+  long errors_total = 0;
+  bool last_ok = false;
+  std::string last_error;       // redacted, for logs and /readyz detail
+};
+
+class Metrics {
+ public:
+  void declare(const std::string &job, const std::string &kind);
+  void success(const std::string &job, double started_ts, double duration_s, long rows_changed);
+  void failure(const std::string &job, double started_ts, double duration_s, const std::string &error);
+  JobStats get(const std::string &job) const;
+  std::string render() const;
+
+ private:
+  mutable std::mutex mu_;
+  std::map<std::string, JobStats> jobs_;
+};
+
+// Escapes a label value for the exposition format (backslash, quote, newline).
+std::string prom_label(const std::string &v);
+
+}  // namespace rgsync::serve
