@@ -12,7 +12,7 @@ trap '[ -n "$http_pid" ] && kill "$http_pid" 2>/dev/null; rm -rf "$work"' EXIT
 
 hr_db rg_hr_files || { echo "not ok 1 - create database with the registry schema"; exit 1; }
 q() { psql -X -At -v ON_ERROR_STOP=1 -c "$1"; }
-psql -X -q -v ON_ERROR_STOP=1 -c "CREATE EXTENSION IF NOT EXISTS registry_guard" -c "SELECT audit.enable_tracking('public.principal_profiles')" >/dev/null \
+PGOPTIONS="-c client_min_messages=warning" psql -X -q -v ON_ERROR_STOP=1 -c "CREATE EXTENSION IF NOT EXISTS registry_guard" -c "SELECT audit.enable_tracking('public.principal_profiles')" >/dev/null \
   || { echo "not ok 1 - enable audit tracking"; exit 1; }
 
 # Static HTTP server for the Workday / SuccessFactors payloads.
