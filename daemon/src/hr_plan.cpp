@@ -14,9 +14,10 @@ std::string lower(std::string s) {
   return s;
 }
 
-Value get(const Columns &c, const std::string &k) {
+const Value &get(const Columns &c, const std::string &k) {
+  static const Value none;
   auto it = c.find(k);
-  return it == c.end() ? Value{} : it->second;
+  return it == c.end() ? none : it->second;
 }
 
 std::string show(const Value &v) {

@@ -79,8 +79,13 @@ RunResult run_hr_sync(pqxx::connection &conn, const HrMapping &m, const RunOptio
     advisory_xact_lock(tx, "registry-sync hr:" + m.source.name + ":" + opt.tenant);
     HrStore store(tx, opt.tenant);
     res.sync_run_id = store.start_run(actor, opt.dry_run, hashes);
+    auto t2 = std::chrono::steady_clock::now();
     std::vector<Profile> profiles = store.load_profiles();
+    auto t3 = std::chrono::steady_clock::now();
     res.plan = make_plan({m, res.full && fetched.complete}, fetched.users, profiles);
+    auto t4 = std::chrono::steady_clock::now();
+    spdlog::debug("hr {}: loaded {} profiles in {:.3f}s, planned in {:.3f}s", m.source.name, profiles.size(),
+                  std::chrono::duration<double>(t3 - t2).count(), std::chrono::duration<double>(t4 - t3).count());
     nlohmann::json counts = res.plan.counts();
     counts["hr_users"] = res.hr_users;
     counts["full"] = res.full;
@@ -109,7 +114,10 @@ RunResult run_hr_sync(pqxx::connection &conn, const HrMapping &m, const RunOptio
       if (res.plan.threshold_exceeded) res.message += "\nwarning: a real run would be refused: too many deactivations";
       return res;
     }
+    auto t5 = std::chrono::steady_clock::now();
     res.rows_written = store.apply(res.plan, m.source.name);
+    spdlog::debug("hr {}: wrote {} rows in {:.3f}s", m.source.name, res.rows_written,
+                  std::chrono::duration<double>(std::chrono::steady_clock::now() - t5).count());
     if (incremental_capable) store.save_watermark(wkey, fetched.max_last_modified, res.full && fetched.complete);
     counts["rows_written"] = res.rows_written;
     store.finish_run(res.sync_run_id, "succeeded", counts, "");
