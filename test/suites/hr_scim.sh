@@ -28,6 +28,7 @@ rows() { q "SELECT count(*) FROM principal_profiles"; }
 last_run() { q "SELECT status || ' ' || coalesce(counts->>'rows_written','-') FROM registry_sync.sync_runs ORDER BY id DESC LIMIT 1"; }
 
 # A YAML principal linked by email, with registry-owned data HR must not touch, and one that HR does not know.
+q "INSERT INTO business_processes (id, name, domain) VALUES ('finance_pa', 'Profitability Analysis', 'Finance')" >/dev/null
 q "INSERT INTO principal_profiles (id, name, title, email, preferences, business_process_ids, default_filters)
    VALUES ('cfo_yaml', 'Chief Financial Officer', 'CFO', 'USER4@example.com', '{\"theme\":\"dark\"}', '{finance_pa}', '{\"region\":\"EU\"}'),
           ('ceo_yaml', 'Chief Executive Officer', 'CEO', NULL, NULL, NULL, NULL)" >/dev/null
