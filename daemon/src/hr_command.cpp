@@ -6,6 +6,7 @@
 #include "database.hpp"
 #include "errors.hpp"
 #include "hr_mapping.hpp"
+#include "hr_ownership.hpp"
 #include "hr_run.hpp"
 
 namespace rgsync {
@@ -40,7 +41,7 @@ int run_hr(const std::vector<std::string> &args) {
   Settings settings = resolve_settings(*vm);
   auto mapping_file = settings.value("mapping", nullptr, "hr.mapping");
   if (!mapping_file) throw UsageError("hr: --mapping FILE is required (see registry-sync hr --help)");
-  std::optional<std::set<std::string>> owned;
+  auto owned = hr::registry_hr_owned_columns(settings.value("registry-mapping", nullptr, "hr.registry_mapping"));
   hr::HrMapping mapping;
   try {
     mapping = hr::load_hr_mapping(*mapping_file, owned);

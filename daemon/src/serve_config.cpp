@@ -5,6 +5,7 @@
 #include <set>
 
 #include "errors.hpp"
+#include "hr_ownership.hpp"
 
 namespace rgsync::serve {
 
@@ -66,7 +67,7 @@ ServeConfig load_serve_config(const ConfigFile &f) {
       j.mapping_file = *f.get(p + "mapping");
       if (keys.count("allow_mass_deactivation")) j.allow_mass_deactivation = boolean(f, p + "allow_mass_deactivation");
       try {
-        j.mapping = hr::load_hr_mapping(j.mapping_file);
+        j.mapping = hr::load_hr_mapping(j.mapping_file, hr::registry_hr_owned_columns(f.get("hr.registry_mapping")));
       } catch (const std::runtime_error &e) {
         throw UsageError(std::string("job '") + name + "': " + e.what());
       }

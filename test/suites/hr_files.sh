@@ -147,6 +147,12 @@ run "$work/badmap.yaml"
 tap_is "$?" 2 "a mapping naming a registry-owned column is refused"
 tap_like "$(cat "$work/out")" "badmap.yaml:2: 'preferences' is not a column HR sync may write" "mapping error names file:line"
 
+# The ownership rule is shared with apply: the registry mapping's hr_owned_columns bound the HR mapping.
+sed 's/hr_owned_columns: \[name, first_name, last_name, title, /hr_owned_columns: [name, first_name, last_name, /' config/registry-mapping.yaml >"$work/registry-mapping.yaml"
+"$RS" hr --mapping "$work/csv.yaml" --registry-mapping "$work/registry-mapping.yaml" --dry-run >"$work/out" 2>&1
+tap_is "$?" 2 "an HR mapping writing a column the registry mapping does not give HR is refused"
+tap_like "$(cat "$work/out")" "csv.yaml:[0-9]+: 'title' is not listed in the registry mapping's hr_owned_columns" "the refusal names the column and file:line"
+
 # Tenancy: with a client_id column, rows are created in the given tenant only.
 hr_db rg_hr_tenant || { echo "not ok - tenant database"; exit 1; }
 q "ALTER TABLE principal_profiles ADD COLUMN client_id text NOT NULL DEFAULT 'default'" >/dev/null
