@@ -18,6 +18,8 @@ now() { date +%s.%N; }
 secs() { python3 -c "print(f'{$2 - $1:.2f}')"; }
 rate() { python3 -c "print(f'{$1 / ($3 - $2):,.0f}')"; }
 q() { psql -X -At -c "$1"; }
+tracked() { q "SELECT count(*) FROM pg_catalog.pg_trigger WHERE tgrelid = 'public.principal_profiles'::regclass AND tgname = 'audit_i_u_d'"; }
+untrack() { [ "$(tracked)" = 0 ] || q "SELECT audit.disable_tracking('public.principal_profiles')" >/dev/null; }
 last_rows() { q "SELECT counts->>'rows_written' FROM registry_sync.sync_runs ORDER BY id DESC LIMIT 1"; }
 
 python3 - "$N" "$work" <<'PY'
@@ -43,7 +45,7 @@ printf 'source: {kind: csv, name: csv, file: "%s/users.csv"}\n%s\n' "$work" "$fi
 
 echo "== HR sync of $N users from file sources (no audit tracking; the daemon's own work)"
 for src in wd csv; do
-  hr_db "rg_bench_$src" >/dev/null
+  hr_db "rg_bench_$src" >/dev/null; untrack
   t0=$(now); "$RS" hr --mapping "$work/$src.yaml" >/dev/null; t1=$(now)
   full_rows=$(last_rows)
   t2=$(now); "$RS" hr --mapping "$work/$src.yaml" >/dev/null; t3=$(now)
@@ -51,7 +53,7 @@ for src in wd csv; do
     "$src" "$(secs "$t0" "$t1")" "$(rate "$N" "$t0" "$t1")" "$full_rows" "$(secs "$t2" "$t3")" "$(last_rows)"
 done
 hr_db rg_bench_wd_audit >/dev/null
-q "SELECT audit.enable_tracking('public.principal_profiles')" >/dev/null
+[ "$(tracked)" = 1 ] || q "SELECT audit.enable_tracking('public.principal_profiles')" >/dev/null
 t0=$(now); "$RS" hr --mapping "$work/wd.yaml" >/dev/null; t1=$(now)
 printf '%-8s full sync with audit tracking on principal_profiles: %s s, %s users/s, %s audit versions\n' "wd" \
   "$(secs "$t0" "$t1")" "$(rate "$N" "$t0" "$t1")" "$(q "SELECT count(*) FROM audit.record_version")"
@@ -68,7 +70,7 @@ done
 t1=$(now)
 printf 'baseline: curl fetching every page: %s s (%s users, %s users/s)\n' "$(secs "$t0" "$t1")" "$fetched" "$(rate "$fetched" "$t0" "$t1")"
 printf 'source: {kind: scim, name: scim, url: "%s", token_env: HR_TOKEN, page_size: %s, timeout_seconds: 120}\n' "$SCIM_URL" "$PAGE" >"$work/scim.yaml"
-hr_db rg_bench_scim >/dev/null
+hr_db rg_bench_scim >/dev/null; untrack
 t2=$(now); "$RS" hr --mapping "$work/scim.yaml" >/dev/null; t3=$(now)
 printf 'ours: registry-sync hr full sync: %s s (%s users/s, %s rows written)\n' "$(secs "$t2" "$t3")" "$(rate "$N" "$t2" "$t3")" "$(last_rows)"
 printf 'ratio sync / fetch: %s (target <= 1.2)\n' "$(python3 -c "print(f'{($t3 - $t2) / ($t1 - $t0):.2f}')")"

@@ -12,7 +12,12 @@ trap '[ -n "$http_pid" ] && kill "$http_pid" 2>/dev/null; rm -rf "$work"' EXIT
 
 hr_db rg_hr_files || { echo "not ok 1 - create database with the registry schema"; exit 1; }
 q() { psql -X -At -v ON_ERROR_STOP=1 -c "$1"; }
-PGOPTIONS="-c client_min_messages=warning" psql -X -q -v ON_ERROR_STOP=1 -c "CREATE EXTENSION IF NOT EXISTS registry_guard" -c "SELECT audit.enable_tracking('public.principal_profiles')" >/dev/null \
+PGOPTIONS="-c client_min_messages=warning" psql -X -q -v ON_ERROR_STOP=1 -c "CREATE EXTENSION IF NOT EXISTS registry_guard" -c "
+  DO \$\$ BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger WHERE tgrelid = 'public.principal_profiles'::regclass AND tgname = 'audit_i_u_d') THEN
+      PERFORM audit.enable_tracking('public.principal_profiles');
+    END IF;
+  END \$\$" >/dev/null \
   || { echo "not ok 1 - enable audit tracking"; exit 1; }
 
 # Static HTTP server for the Workday / SuccessFactors payloads.
@@ -155,7 +160,7 @@ tap_like "$(cat "$work/out")" "csv.yaml:[0-9]+: 'title' is not listed in the reg
 
 # Tenancy: with a client_id column, rows are created in the given tenant only.
 hr_db rg_hr_tenant || { echo "not ok - tenant database"; exit 1; }
-q "ALTER TABLE principal_profiles ADD COLUMN client_id text NOT NULL DEFAULT 'default'" >/dev/null
+q "ALTER TABLE principal_profiles ADD COLUMN IF NOT EXISTS client_id text NOT NULL DEFAULT 'default'" >/dev/null
 q "INSERT INTO principal_profiles (id, name) VALUES ('other_tenant_ceo', 'CEO')" >/dev/null
 "$RS" hr --mapping "$work/csv.yaml" --tenant acme >"$work/out" 2>&1
 tap_ok $? "sync into tenant acme"
