@@ -27,6 +27,12 @@ psql -X -q -v ON_ERROR_STOP=1 <"$work/hold" >/dev/null 2>&1 &
 blocker=$!
 exec 7>"$work/hold"
 echo "BEGIN; LOCK TABLE council_preset_members IN ACCESS EXCLUSIVE MODE;" >&7
+# Start apply only once the lock is held: on an idle machine apply can otherwise finish first.
+for _ in $(seq 1 300); do
+  [ "$(psql -X -At -c "SELECT count(*) FROM pg_locks WHERE relation = 'public.council_preset_members'::regclass
+                         AND mode = 'AccessExclusiveLock' AND granted")" = 1 ] && break
+  sleep 0.1
+done
 "$SA_BIN" apply --registry "$R" --on-dangling=drop >"$work/apply.out" 2>&1 &
 apply_pid=$!
 waiting=""
