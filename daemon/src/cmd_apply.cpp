@@ -1,15 +1,12 @@
 // `registry-sync apply`: validate a registry directory, then write only what changed.
-#include <fstream>
 #include <iostream>
-#include <sstream>
 
-#include "advisory_lock.hpp"
+#include "apply_run.hpp"
 #include "cli.hpp"
 #include "command.hpp"
 #include "database.hpp"
 #include "db_apply.hpp"
 #include "errors.hpp"
-#include "sha256.hpp"
 #include "sync_options.hpp"
 
 namespace rgsync {
@@ -43,48 +40,25 @@ int run_apply(const std::vector<std::string> &args) {
   if (!vm->count("registry")) throw UsageError("apply needs --registry DIR");
   RegistryOptions o = registry_options(*vm);
 
-  Mapping m;
-  try {
-    m = load_mapping(o.mapping_path);
-  } catch (const YamlError &e) {
-    throw UsageError(std::string("mapping file: ") + e.what());
-  }
   ApplyOptions ao;
   ao.dry_run = vm->count("dry-run") > 0;
   ao.prune = vm->count("prune") > 0;
   ao.force_full_diff = vm->count("full-diff") > 0;
   ao.tenant = settings.value("tenant", "REGISTRY_SYNC_TENANT", "tenant").value_or("default");
   ao.on_dangling = (*vm)["on-dangling"].as<std::string>();
-  {
-    std::ifstream in(m.path, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    ao.mapping_sha256 = sha256_hex(ss.str());
-  }
   ao.out = &std::cout;
   ao.progress = &std::cerr;
 
+  Mapping m = load_apply_mapping(o, ao);
+
   auto conn = connect(settings.connection, "registry-sync apply");
-  check_schema(*conn, m);
-  SessionAdvisoryLock lock(*conn, "registry-sync apply");
-  if (!ao.force_full_diff) {
-    // Unchanged files on an unchanged database: no need to parse them at all.
-    if (auto id = try_unchanged_shortcut(*conn, m, hash_registry_files(m, o.registry_dir, o.max_file_bytes), ao)) {
-      std::cout << (ao.dry_run ? "dry run: nothing written" : "applied: 0 row(s) written") << " (sync run " << *id << ")\n";
-      return kOk;
-    }
-  }
-  // Everything is validated before the first write.
-  Registry reg;
-  Findings f;
-  Mapping checked;
-  if (!read_registry(o, checked, reg, f, std::cerr, &std::cerr)) {
+  auto r = run_registry_apply(*conn, m, o, ao, std::cerr);
+  if (!r) {
     std::cerr << "registry-sync apply: validation failed; the database was not changed\n";
     return kFailure;
   }
-  ApplyResult r = apply_registry(*conn, checked, reg, ao);
-  std::cout << (ao.dry_run ? "dry run: nothing written" : "applied: " + std::to_string(r.rows_written) + " row(s) written")
-            << " (sync run " << r.sync_run_id << ")\n";
+  std::cout << (ao.dry_run ? "dry run: nothing written" : "applied: " + std::to_string(r->rows_written) + " row(s) written")
+            << " (sync run " << r->sync_run_id << ")\n";
   return kOk;
 }
 

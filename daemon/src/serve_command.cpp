@@ -16,8 +16,10 @@
 #include <map>
 #include <memory>
 #include <random>
+#include <sstream>
 #include <thread>
 
+#include "apply_run.hpp"
 #include "cli.hpp"
 #include "command.hpp"
 #include "database.hpp"
@@ -59,6 +61,22 @@ long run_job(JobState &j, const ConnectionSettings &cs, const std::atomic<bool> 
     spdlog::info("job {}: {}", j.cfg.name, r.message);
     return r.rows_written;
   }
+  if (j.cfg.kind == "apply") {
+    ApplyOptions ao;
+    ao.tenant = j.cfg.tenant;
+    ao.on_dangling = j.cfg.on_dangling;
+    std::ostringstream summary, findings;
+    ao.out = &summary;
+    ao.progress = nullptr;
+    Mapping m = load_apply_mapping(j.cfg.registry, ao);
+    auto r = run_registry_apply(*j.conn, m, j.cfg.registry, ao, findings);
+    if (!findings.str().empty()) spdlog::info("job {}: {}", j.cfg.name, findings.str());
+    if (!summary.str().empty()) spdlog::info("job {}: {}", j.cfg.name, summary.str());  // per-table counts, rows not in the YAML
+    if (!r) throw OperationError("registry " + j.cfg.registry.registry_dir + " failed validation; the database was not changed (findings above)");
+    spdlog::info("job {}: applied: {} row(s) written (sync run {}{})", j.cfg.name, r->rows_written, r->sync_run_id,
+                 r->shortcut ? ", files and database unchanged" : "");
+    return static_cast<long>(r->rows_written);
+  }
   // seal
   pqxx::work tx(*j.conn);
   if (tx.exec("SELECT to_regprocedure('audit.seal()') IS NULL")[0][0].as<bool>())
@@ -96,8 +114,8 @@ extern "C" void on_signal(int) { g_stop = true; }
 int run_serve(const std::vector<std::string> &args) {
   CommandHelp help{
       "serve", "registry-sync serve --config FILE [options]",
-      "Runs the jobs of the config file on their schedules (HR sync every N minutes, audit sealing)\n"
-      "and serves /healthz (process alive), /readyz (database reachable, migrations current) and\n"
+      "Runs the jobs of the config file on their schedules (HR sync every N minutes, registry apply,\n"
+      "audit sealing) and serves /healthz (process alive), /readyz (database reachable, migrations current) and\n"
       "/metrics (Prometheus text: last success, duration, rows changed, errors per job). A failed run\n"
       "is retried with backoff until it succeeds. SIGTERM or SIGINT stop it cleanly (exit 0).",
       {{"registry-sync serve --config /etc/registry-sync/registry-sync.yaml", "run the configured jobs"},
@@ -174,7 +192,7 @@ int run_serve(const std::vector<std::string> &args) {
   return kOk;
 }
 
-RegisterCommand reg("serve", "run scheduled jobs (HR sync, audit sealing) with /healthz /readyz /metrics", run_serve);
+RegisterCommand reg("serve", "run scheduled jobs (HR sync, registry apply, audit sealing) with /healthz /readyz /metrics", run_serve);
 
 }  // namespace
 

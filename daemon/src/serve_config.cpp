@@ -3,8 +3,10 @@
 
 #include <map>
 #include <set>
+#include <sys/stat.h>
 
 #include "errors.hpp"
+#include "apply_run.hpp"
 #include "hr_ownership.hpp"
 
 namespace rgsync::serve {
@@ -48,20 +50,23 @@ ServeConfig load_serve_config(const ConfigFile &f) {
       job_keys[rest.substr(0, dot)].insert(rest.substr(dot + 1));
     }
   }
-  const std::set<std::string> allowed = {"kind", "every_minutes", "every_seconds", "mapping", "tenant", "allow_mass_deactivation"};
+  const std::set<std::string> allowed = {"kind", "every_minutes", "every_seconds", "mapping", "tenant", "allow_mass_deactivation",
+                                         "registry", "on_dangling"};
   for (const auto &[name, keys] : job_keys) {
     std::string p = "jobs." + name + ".";
     for (const auto &k : keys)
       if (!allowed.count(k))
-        throw UsageError(f.where(p + k) + ": unknown job setting '" + k + "' (kind, every_minutes, every_seconds, mapping, tenant, allow_mass_deactivation)");
+        throw UsageError(f.where(p + k) + ": unknown job setting '" + k + "' (kind, every_minutes, every_seconds, mapping, tenant, allow_mass_deactivation, registry, on_dangling)");
     JobConfig j;
     j.name = name;
-    if (!keys.count("kind")) throw UsageError(f.where(p.substr(0, p.size() - 1)) + ": job '" + name + "' needs kind (hr or seal)");
+    if (!keys.count("kind")) throw UsageError(f.where(p.substr(0, p.size() - 1)) + ": job '" + name + "' needs kind (hr, apply or seal)");
     j.kind = *f.get(p + "kind");
     if (keys.count("every_minutes") == keys.count("every_seconds"))
       throw UsageError(f.where(p + "kind") + ": job '" + name + "' needs exactly one of every_minutes or every_seconds");
     j.every_s = keys.count("every_minutes") ? positive(f, p + "every_minutes") * 60 : positive(f, p + "every_seconds");
     if (keys.count("tenant")) j.tenant = *f.get(p + "tenant");
+    if (j.kind != "apply" && (keys.count("registry") || keys.count("on_dangling")))
+      throw UsageError(f.where(p + "kind") + ": registry and on_dangling are settings of apply jobs, not of " + j.kind + " job '" + name + "'");
     if (j.kind == "hr") {
       if (!keys.count("mapping")) throw UsageError(f.where(p + "kind") + ": hr job '" + name + "' needs mapping (an HR mapping file)");
       j.mapping_file = *f.get(p + "mapping");
@@ -71,11 +76,34 @@ ServeConfig load_serve_config(const ConfigFile &f) {
       } catch (const std::runtime_error &e) {
         throw UsageError(std::string("job '") + name + "': " + e.what());
       }
+    } else if (j.kind == "apply") {
+      if (!keys.count("registry")) throw UsageError(f.where(p + "kind") + ": apply job '" + name + "' needs registry (a YAML registry directory)");
+      if (keys.count("allow_mass_deactivation"))
+        throw UsageError(f.where(p + "allow_mass_deactivation") + ": allow_mass_deactivation is a setting of hr jobs, not of apply job '" + name + "'");
+      j.registry.registry_dir = *f.get(p + "registry");
+      struct stat st {};
+      if (stat(j.registry.registry_dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+        throw UsageError(f.where(p + "registry") + ": " + j.registry.registry_dir + " is not a directory");
+      j.registry.mapping_path = keys.count("mapping") ? *f.get(p + "mapping") : default_mapping_path();
+      if (keys.count("on_dangling")) {
+        j.on_dangling = *f.get(p + "on_dangling");
+        auto policy = parse_on_dangling(j.on_dangling);
+        if (!policy) throw UsageError(f.where(p + "on_dangling") + ": on_dangling must be fail, drop or keep (got '" + j.on_dangling + "')");
+        j.registry.on_dangling = *policy;
+      }
+      // Load the mapping once now so a bad file stops serve at start; each run loads it again
+      // (an edited mapping is picked up, as a new `registry-sync apply` would).
+      ApplyOptions probe;
+      try {
+        load_apply_mapping(j.registry, probe);
+      } catch (const std::runtime_error &e) {
+        throw UsageError(std::string("job '") + name + "': " + e.what());
+      }
     } else if (j.kind == "seal") {
       if (keys.count("mapping") || keys.count("allow_mass_deactivation"))
         throw UsageError(f.where(p + "kind") + ": seal job '" + name + "' takes only kind, every_minutes/every_seconds");
     } else {
-      throw UsageError(f.where(p + "kind") + ": unknown job kind '" + j.kind + "' (hr or seal)");
+      throw UsageError(f.where(p + "kind") + ": unknown job kind '" + j.kind + "' (hr, apply or seal)");
     }
     c.jobs.push_back(std::move(j));
   }

@@ -22,17 +22,20 @@
 
 #include "config_file.hpp"
 #include "hr_mapping.hpp"
+#include "sync_options.hpp"
 
 namespace rgsync::serve {
 
 struct JobConfig {
   std::string name;
-  std::string kind;          // hr | seal
+  std::string kind;          // hr | apply | seal
   double every_s = 0;
   std::string tenant = "default";
   bool allow_mass_deactivation = false;
   std::string mapping_file;  // hr
   hr::HrMapping mapping;     // hr, loaded at start so a bad file fails fast
+  RegistryOptions registry;  // apply: directory, mapping path, dangling policy
+  std::string on_dangling = "fail";  // apply, as recorded with the run
 };
 
 struct ServeConfig {

@@ -23,6 +23,13 @@ void add_registry_options(po::options_description &opts, bool need_registry, boo
                        "with a warning each) | keep (only where no foreign key is enforced)");
 }
 
+std::optional<OnDangling> parse_on_dangling(const std::string &p) {
+  if (p == "fail") return OnDangling::Fail;
+  if (p == "drop") return OnDangling::Drop;
+  if (p == "keep") return OnDangling::Keep;
+  return std::nullopt;
+}
+
 RegistryOptions registry_options(const po::variables_map &vm) {
   RegistryOptions o;
   if (vm.count("registry")) {
@@ -45,11 +52,9 @@ RegistryOptions registry_options(const po::variables_map &vm) {
     o.max_file_bytes = v;
   }
   if (vm.count("on-dangling")) {
-    std::string p = vm["on-dangling"].as<std::string>();
-    if (p == "fail") o.on_dangling = OnDangling::Fail;
-    else if (p == "drop") o.on_dangling = OnDangling::Drop;
-    else if (p == "keep") o.on_dangling = OnDangling::Keep;
-    else throw UsageError("--on-dangling must be fail, drop or keep (got '" + p + "')");
+    auto p = parse_on_dangling(vm["on-dangling"].as<std::string>());
+    if (!p) throw UsageError("--on-dangling must be fail, drop or keep (got '" + vm["on-dangling"].as<std::string>() + "')");
+    o.on_dangling = *p;
   }
   return o;
 }

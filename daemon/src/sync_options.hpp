@@ -3,6 +3,7 @@
 #pragma once
 
 #include <boost/program_options.hpp>
+#include <optional>
 #include <ostream>
 #include <string>
 
@@ -22,6 +23,9 @@ struct RegistryOptions {
   uint64_t max_file_bytes = 256ull * 1024 * 1024;
   OnDangling on_dangling = OnDangling::Fail;
 };
+
+// "fail" | "drop" | "keep"; nullopt for anything else.
+std::optional<OnDangling> parse_on_dangling(const std::string &policy);
 
 // Reads the options (throws UsageError for bad values).
 RegistryOptions registry_options(const boost::program_options::variables_map &vm);

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# registry-sync serve: scheduled HR sync and audit sealing, /healthz /readyz /metrics,
+# registry-sync serve: scheduled HR sync, registry apply and audit sealing, /healthz /readyz /metrics,
 # surviving a database stop/start without losing the run, clean stop on SIGTERM.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -86,6 +86,47 @@ wait "$serve_pid"; status=$?
 serve_pid=
 tap_is "$status" 0 "exit status 0 after SIGTERM"
 tap_like "$(tail -1 "$work/serve.log")" "stopping" "serve logs its stop"
+
+# An apply job: the same run as `registry-sync apply`, on its own database and schedule.
+hr_db rg_hr_serve_apply; tap_ok $? "database for the apply job"
+cp -r examples/registry-2026-01 "$work/registry"
+cat >"$work/apply.yaml" <<EOF
+log_level: info
+serve:
+  listen: 127.0.0.1:$port
+  migrations_dir: $PWD/migrations
+  retry_max_seconds: 1
+jobs:
+  registry:
+    kind: apply
+    registry: $work/registry
+    mapping: $PWD/config/registry-mapping.yaml
+    on_dangling: drop
+    tenant: default
+    every_seconds: 1
+EOF
+"$RS" serve --config "$work/apply.yaml" >"$work/apply.log" 2>&1 &
+serve_pid=$!
+wait_for 30 '[ "$(q "SELECT count(*) FROM kpis" 2>/dev/null)" = 20 ]'
+tap_ok $? "the apply job loads the registry (dangling references dropped)"
+tap_is "$(q "SELECT status FROM registry_sync.sync_runs ORDER BY id LIMIT 1")" succeeded "the run is recorded in sync_runs"
+wait_for 20 '[ "$(metric registry_sync_job_up registry)" = 1 ]'
+tap_ok $? "/metrics shows the apply job up"
+tap_like "$(metric registry_sync_job_last_success_timestamp_seconds registry)" "^1[0-9]{9}" "/metrics carries the apply job's last success time"
+tap_like "$(metric registry_sync_job_rows_changed_total registry)" "^[1-9][0-9]*$" "/metrics counts the rows the apply job wrote"
+tap_is "$(metric registry_sync_job_errors_total registry)" 0 "no apply errors"
+tap_like "$(cat "$work/body")" 'registry_sync_job_up\{job="registry",kind="apply"\} 1' "the job is labelled kind=apply"
+tap_like "$(cat "$work/apply.log")" "dropped dangling reference" "dropped references are logged"
+sed -i '0,/name: "Gross Revenue"/s//name: "Gross Revenue (edited)"/' "$work/registry/kpi_registry.yaml"
+wait_for 30 '[ "$(q "SELECT name FROM kpis WHERE id = '"'gross_revenue'"'")" = "Gross Revenue (edited)" ]'
+tap_ok $? "an edit to a YAML file is applied on the next run"
+kill -TERM "$serve_pid"; wait "$serve_pid"; status=$?; serve_pid=
+tap_is "$status" 0 "serve with an apply job stops cleanly"
+sed -i 's/^    on_dangling: drop$/    on_dangling: sometimes/' "$work/apply.yaml"
+"$RS" serve --config "$work/apply.yaml" >"$work/out" 2>&1
+tap_is "$?" 2 "a bad on_dangling is a usage error"
+tap_like "$(cat "$work/out")" "apply.yaml:11: on_dangling must be fail, drop or keep" "the error names file:line"
+PGOPTIONS="-c client_min_messages=warning" psql -X -q -d postgres -c "DROP DATABASE rg_hr_serve_apply" >/dev/null
 
 printf 'jobs:\n  x:\n    kind: hr\n    every_minutes: 5\n    mapping: %s\n    colour: blue\n' "$work/hr.yaml" >"$work/bad.yaml"
 "$RS" serve --config "$work/bad.yaml" >"$work/out" 2>&1
