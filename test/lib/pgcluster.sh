@@ -36,10 +36,12 @@ pgc_install_tree() {
   rm -f "$lib/registry_guard.so" "$share/extension/registry_guard"*
   cp "$PGC_REPO/registry_guard.so" "$lib/"
   cp "$PGC_REPO/registry_guard.control" "$PGC_REPO"/sql/registry_guard--*.sql "$share/extension/"
-  if [ -d "$PGC_REPO/extension" ] && ls "$PGC_REPO"/extension/*.bc >/dev/null 2>&1; then
-    mkdir -p "$lib/bitcode/registry_guard/extension"
-    cp "$PGC_REPO"/extension/*.bc "$lib/bitcode/registry_guard/extension/"
-  fi
+  local bc
+  for bc in "$PGC_REPO"/extension/*/*.bc; do
+    [ -f "$bc" ] || continue
+    mkdir -p "$lib/bitcode/registry_guard/$(dirname "${bc#"$PGC_REPO"/}")"
+    cp "$bc" "$lib/bitcode/registry_guard/${bc#"$PGC_REPO"/}"
+  done
   chmod -R a+rX "$root"
   PGC_BIN=$bin
 }

@@ -15,7 +15,7 @@
 #include <type_traits>
 #include <utility>
 
-#include "pg.hpp"
+#include "core/pg.hpp"
 
 namespace rg {
 

@@ -2,8 +2,8 @@
 // the owner and superusers included, except for the DELETEs of audit.prune() (retention).
 // Bypasses that cannot be prevented (disabled triggers, superuser edits) are found by
 // audit.verify() through the hash chain.
-#include "audit.hpp"
-#include "pg_guard.hpp"
+#include "audit/audit.hpp"
+#include "core/pg_guard.hpp"
 
 namespace rg::audit {
 namespace {

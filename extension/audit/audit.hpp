@@ -5,7 +5,7 @@
 // PostgreSQL memory contexts.
 #pragma once
 
-#include "pg.hpp"
+#include "core/pg.hpp"
 
 namespace rg::audit {
 

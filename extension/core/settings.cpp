@@ -1,11 +1,11 @@
 // The extension's GUCs: registry_guard.actor and registry_guard.sync_run_id (set with SET LOCAL),
 // and the request/tenant settings read by the RLS claim helpers.
-#include "settings.hpp"
+#include "core/settings.hpp"
 
 #include <cerrno>
 #include <cstdlib>
 
-#include "pg_guard.hpp"
+#include "core/pg_guard.hpp"
 
 namespace {
 char *actor_value = nullptr;

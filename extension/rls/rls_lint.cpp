@@ -5,7 +5,7 @@
 // cache their result, so they are not reported.
 #include <cstring>
 
-#include "pg_guard.hpp"
+#include "core/pg_guard.hpp"
 
 namespace {
 

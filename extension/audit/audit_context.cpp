@@ -2,8 +2,8 @@
 // registry_guard.actor / sync_run_id, JWT claims from request.jwt.claims and the legacy
 // request.jwt.claim.* settings). One row per backend and distinct (table, actor): versions
 // point to it, so a 100k-row UPDATE stores its actor once.
-#include "audit.hpp"
-#include "pg_guard.hpp"
+#include "audit/audit.hpp"
+#include "core/pg_guard.hpp"
 
 namespace rg::audit {
 

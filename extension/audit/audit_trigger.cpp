@@ -4,8 +4,8 @@
 // UPDATE that changes no tracked column writes nothing), keeps only the old values of the
 // changed columns, computes supa_audit's record ids and hands the version to the statement
 // buffer (audit_buffer.cpp), which bulk-inserts at statement end.
-#include "audit.hpp"
-#include "pg_guard.hpp"
+#include "audit/audit.hpp"
+#include "core/pg_guard.hpp"
 
 namespace rg::audit {
 

@@ -1,7 +1,7 @@
 // The current request's identity (JWT claims, tenant) as the RLS helpers and others read it.
 #pragma once
 
-#include "pg_guard.hpp"
+#include "core/pg_guard.hpp"
 
 namespace rg {
 

@@ -1,7 +1,7 @@
 // Record ids compatible with supa_audit 0.3.1 (UUID v5 over table oid + key values) and
 // audit.to_record_id(). SHA-1 is computed here, so uuid-ossp is not needed.
-#include "audit.hpp"
-#include "pg_guard.hpp"
+#include "audit/audit.hpp"
+#include "core/pg_guard.hpp"
 
 namespace rg::audit {
 

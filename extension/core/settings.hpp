@@ -14,7 +14,7 @@ std::optional<std::string> actor_setting();
 // registry_guard.sync_run_id: id of the sync_runs row registry-sync is writing under.
 std::optional<int64_t> sync_run_id_setting();
 
-// Settings read by the RLS claim helpers (extension/rls_claims.cpp). The request.* and app.*
+// Settings read by the RLS claim helpers (extension/rls/rls_claims.cpp). The request.* and app.*
 // names belong to PostgREST / Supabase and the application; we define them as our own GUCs so
 // that every change runs an assign hook, which bumps claim_settings_generation: the helpers
 // re-read and re-parse only when it moved, and a per-row call costs two comparisons.

@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "pg_guard.hpp"
-#include "references_meta.hpp"
+#include "core/pg_guard.hpp"
+#include "references/references_meta.hpp"
 
 namespace rg::refs {
 namespace {

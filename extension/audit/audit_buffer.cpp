@@ -3,8 +3,8 @@
 // statement ends (ExecutorFinish), before the next one starts, when the buffer is full and
 // at commit. Buffered versions of an aborted (sub)transaction are discarded, never written.
 // Also: the catalog lookups of the extension's own objects and the invalidation hooks.
-#include "audit.hpp"
-#include "pg_guard.hpp"
+#include "audit/audit.hpp"
+#include "core/pg_guard.hpp"
 
 namespace rg::audit {
 

@@ -1,9 +1,9 @@
 // Module entry: PG_MODULE_MAGIC, _PG_init (settings of every concern) and guard.library_version().
-#include "pg_guard.hpp"
-#include "audit.hpp"
-#include "references_meta.hpp"
-#include "rls_claims.hpp"
-#include "settings.hpp"
+#include "core/pg_guard.hpp"
+#include "audit/audit.hpp"
+#include "references/references_meta.hpp"
+#include "rls/rls_claims.hpp"
+#include "core/settings.hpp"
 
 extern "C" {
 PG_MODULE_MAGIC;

@@ -2,7 +2,7 @@
 //
 // Why C and a cache: a policy such as `owner = auth.uid()` evaluates its SQL helper per row,
 // re-reading and re-parsing request.jwt.claims each time (5-40x a plain predicate). Here the
-// source settings are GUCs we define (extension/settings.cpp) whose assign hooks bump a
+// source settings are GUCs we define (extension/core/settings.cpp) whose assign hooks bump a
 // generation counter; the claims are parsed once per distinct value and the derived values
 // (uid, role, email, tenant) are resolved once per generation and current role. A per-row call
 // then costs two comparisons, a small palloc and a memcpy.
@@ -13,11 +13,11 @@
 // Tenant: for API roles (registry_guard.api_roles, default anon, authenticated, and their
 // members) only the signed claim app_metadata.client_id counts, because any role can SET app.*;
 // for other (trusted backend) roles app.client_id wins over the claim.
-#include "rls_claims.hpp"
+#include "rls/rls_claims.hpp"
 
 #include <cstring>
 
-#include "settings.hpp"
+#include "core/settings.hpp"
 
 namespace {
 

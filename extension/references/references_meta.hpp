@@ -9,7 +9,7 @@
 #include <unordered_set>
 #include <vector>
 
-#include "pg_guard.hpp"
+#include "core/pg_guard.hpp"
 
 namespace rg::refs {
 

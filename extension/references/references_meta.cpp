@@ -1,7 +1,7 @@
 // Resolves a declared reference (guard.reference row) into attnums, types and SQL texts, caches
 // it per trigger until a relcache invalidation touches one of its tables, and keeps the set of
 // keys this transaction has already verified and locked.
-#include "references_meta.hpp"
+#include "references/references_meta.hpp"
 
 #include <cstring>
 #include <unordered_map>

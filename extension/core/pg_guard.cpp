@@ -1,5 +1,5 @@
 // Implements the hand-over of a captured C++ failure to PostgreSQL's ereport.
-#include "pg_guard.hpp"
+#include "core/pg_guard.hpp"
 
 #include <cstdio>
 

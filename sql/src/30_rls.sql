@@ -1,0 +1,372 @@
+
+-- ==== row-level security helpers (schema guard) ====
+-- Policies call these helpers without USAGE on schema guard (names are resolved when the policy
+-- is created). To call them directly from API roles (e.g. in SECURITY INVOKER functions behind
+-- PostgREST), GRANT USAGE ON SCHEMA guard to those roles; guard.rls_report() then also checks
+-- what else in schema guard they can reach.
+-- Claim helpers (extension/rls/rls_claims.cpp). STABLE: they read settings that do not change within
+-- a statement; PARALLEL SAFE: workers receive the leader's settings and role. Each returns NULL
+-- when its source is unset or empty, so a policy comparing with it fails closed; malformed
+-- request.jwt.claims raises an error.
+CREATE FUNCTION guard.uid() RETURNS uuid
+  LANGUAGE c STABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'rg_uid';
+COMMENT ON FUNCTION guard.uid() IS
+  'JWT sub as uuid (legacy request.jwt.claim.sub first, then request.jwt.claims); NULL when absent or not a UUID';
+CREATE FUNCTION guard.role() RETURNS text
+  LANGUAGE c STABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'rg_role';
+COMMENT ON FUNCTION guard.role() IS 'JWT role claim (legacy request.jwt.claim.role first); NULL when absent';
+CREATE FUNCTION guard.email() RETURNS text
+  LANGUAGE c STABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'rg_email';
+COMMENT ON FUNCTION guard.email() IS 'JWT email claim (legacy request.jwt.claim.email first); NULL when absent';
+CREATE FUNCTION guard.jwt() RETURNS jsonb
+  LANGUAGE c STABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'rg_jwt';
+COMMENT ON FUNCTION guard.jwt() IS 'request.jwt.claims as jsonb; NULL when unset';
+CREATE FUNCTION guard.claim(path text) RETURNS text
+  LANGUAGE c STABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'rg_claim';
+COMMENT ON FUNCTION guard.claim(text) IS
+  'Claim at a dotted path of request.jwt.claims (e.g. app_metadata.client_id, groups.0) as text; NULL when absent';
+CREATE FUNCTION guard.client_id() RETURNS text
+  LANGUAGE c STABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'rg_client_id';
+COMMENT ON FUNCTION guard.client_id() IS
+  'Tenant of the request: app.client_id for trusted roles, else JWT app_metadata.client_id, else registry_guard.default_client_id; NULL when none';
+CREATE FUNCTION guard.tenant_source() RETURNS text
+  LANGUAGE c STABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'rg_tenant_source';
+COMMENT ON FUNCTION guard.tenant_source() IS
+  'Where guard.client_id() came from: app.client_id, jwt, default, or NULL';
+CREATE FUNCTION guard.api_roles() RETURNS text[]
+  LANGUAGE c STABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'rg_api_roles';
+COMMENT ON FUNCTION guard.api_roles() IS
+  'Roles of registry_guard.api_roles: their tenant comes only from the JWT, and rls_report checks what they can reach';
+CREATE FUNCTION guard.claims_cache_stats(OUT parses bigint, OUT resolves bigint)
+  LANGUAGE c VOLATILE PARALLEL SAFE AS 'MODULE_PATHNAME', 'rg_claims_cache_stats';
+COMMENT ON FUNCTION guard.claims_cache_stats() IS
+  'This backend''s count of request.jwt.claims parses (one per distinct value) and claim resolutions (one per settings change)';
+CREATE FUNCTION guard.uncached_calls(expr pg_node_tree) RETURNS text[]
+  LANGUAGE c STABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'rg_uncached_calls';
+COMMENT ON FUNCTION guard.uncached_calls(pg_node_tree) IS
+  'Costly calls with constant arguments that a policy expression evaluates once per row (not in a sub-select)';
+
+-- Policy templates. Each applies one access pattern to one table in one call and returns the
+-- statements (dry_run => only returns them). Policies a template makes are marked by their
+-- comment, so re-applying drops and recreates exactly those and leaves other policies alone.
+CREATE FUNCTION guard.rls_apply_statements(target regclass, template text, policies text[], statements text[],
+                                           dry_run boolean)
+  RETURNS SETOF text LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+  marker constant text := 'registry_guard template ' || template;
+  rel text;
+  plan text[] := '{}';
+  stmt text;
+  clash text;
+BEGIN
+  SELECT format('%I.%I', n.nspname, c.relname) INTO rel
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = target;
+  SELECT p.polname INTO clash FROM pg_policy p
+   WHERE p.polrelid = target AND p.polname = ANY (policies)
+     AND obj_description(p.oid, 'pg_policy') IS DISTINCT FROM marker LIMIT 1;
+  IF clash IS NOT NULL THEN
+    RAISE EXCEPTION 'registry_guard: policy "%" on % exists and was not made by template %', clash, rel, template
+      USING HINT = 'Rename or drop that policy, then apply the template again.';
+  END IF;
+  SELECT coalesce(array_agg(format('DROP POLICY %I ON %s', p.polname, rel) ORDER BY p.polname), '{}') INTO plan
+    FROM pg_policy p WHERE p.polrelid = target AND obj_description(p.oid, 'pg_policy') = marker;
+  plan := plan || statements;
+  FOREACH stmt IN ARRAY plan LOOP
+    IF NOT dry_run THEN
+      EXECUTE stmt;
+    END IF;
+    RETURN NEXT stmt || ';';
+  END LOOP;
+END
+$fn$;
+COMMENT ON FUNCTION guard.rls_apply_statements(regclass, text, text[], text[], boolean) IS
+  'Runs (or with dry_run lists) a policy template''s statements after dropping the policies it made before';
+
+CREATE FUNCTION guard.rls_relation_name(target regclass) RETURNS text
+  LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
+  SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+   WHERE c.oid = target
+$fn$;
+
+CREATE FUNCTION guard.rls_require_roles(roles text[]) RETURNS void
+  LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+  missing text;
+BEGIN
+  SELECT string_agg(r, ', ') INTO missing FROM unnest(roles) r WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = r);
+  IF missing IS NOT NULL THEN
+    RAISE EXCEPTION 'registry_guard: role(s) % do not exist', missing
+      USING HINT = 'Run the roles migration (anon, authenticated, service_role, registry_reader) first.';
+  END IF;
+END
+$fn$;
+
+CREATE FUNCTION guard.rls_service_write_authenticated_read(target regclass, dry_run boolean DEFAULT false)
+  RETURNS SETOF text LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+  rel constant text := guard.rls_relation_name(target);
+  marker constant text := quote_literal('registry_guard template service_write_authenticated_read');
+BEGIN
+  PERFORM guard.rls_require_roles(ARRAY['anon', 'authenticated', 'service_role']);
+  RETURN QUERY SELECT guard.rls_apply_statements(target, 'service_write_authenticated_read',
+    ARRAY['guard_service_write', 'guard_authenticated_read'], ARRAY[
+    format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', rel),
+    format('CREATE POLICY guard_service_write ON %s AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true)', rel),
+    format('COMMENT ON POLICY guard_service_write ON %s IS %s', rel, marker),
+    format('CREATE POLICY guard_authenticated_read ON %s AS PERMISSIVE FOR SELECT TO authenticated USING (true)', rel),
+    format('COMMENT ON POLICY guard_authenticated_read ON %s IS %s', rel, marker),
+    format('GRANT SELECT, INSERT, UPDATE, DELETE ON %s TO service_role', rel),
+    format('GRANT SELECT ON %s TO authenticated', rel),
+    -- TRUNCATE is not subject to RLS; INSERT/DELETE are never allowed to API users here
+    -- (UPDATE is left to rls_self_service's column grants, RLS denies it otherwise).
+    format('REVOKE INSERT, DELETE, TRUNCATE, REFERENCES, TRIGGER ON %s FROM authenticated', rel),
+    format('REVOKE ALL ON %s FROM anon', rel)], dry_run);
+END
+$fn$;
+COMMENT ON FUNCTION guard.rls_service_write_authenticated_read(regclass, boolean) IS
+  'Template: service_role reads and writes, authenticated reads, anon nothing';
+
+CREATE FUNCTION guard.rls_read_only(target regclass, readers text[] DEFAULT ARRAY['registry_reader'],
+                                    dry_run boolean DEFAULT false)
+  RETURNS SETOF text LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+  rel constant text := guard.rls_relation_name(target);
+  marker constant text := quote_literal('registry_guard template read_only');
+  who text;
+BEGIN
+  IF coalesce(cardinality(readers), 0) = 0 THEN
+    RAISE EXCEPTION 'registry_guard: rls_read_only needs at least one reader role';
+  END IF;
+  PERFORM guard.rls_require_roles(readers);
+  SELECT string_agg(quote_ident(r), ', ') INTO who FROM unnest(readers) r;
+  RETURN QUERY SELECT guard.rls_apply_statements(target, 'read_only', ARRAY['guard_read_only'], ARRAY[
+    format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', rel),
+    format('CREATE POLICY guard_read_only ON %s AS PERMISSIVE FOR SELECT TO %s USING (true)', rel, who),
+    format('COMMENT ON POLICY guard_read_only ON %s IS %s', rel, marker),
+    format('GRANT SELECT ON %s TO %s', rel, who),
+    format('REVOKE INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON %s FROM %s', rel, who)], dry_run);
+END
+$fn$;
+COMMENT ON FUNCTION guard.rls_read_only(regclass, text[], boolean) IS
+  'Template: the given roles (default registry_reader) read every row and write nothing';
+
+CREATE FUNCTION guard.rls_self_service(target regclass, match_column name, editable_columns name[],
+                                       match_by text DEFAULT 'uid', dry_run boolean DEFAULT false)
+  RETURNS SETOF text LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+  rel constant text := guard.rls_relation_name(target);
+  marker constant text := quote_literal('registry_guard template self_service');
+  match_type regtype;
+  predicate text;
+  bad text;
+  cols text;
+BEGIN
+  PERFORM guard.rls_require_roles(ARRAY['authenticated']);
+  SELECT a.atttypid::regtype INTO match_type FROM pg_attribute a
+   WHERE a.attrelid = target AND a.attname = match_column AND a.attnum > 0 AND NOT a.attisdropped;
+  IF match_type IS NULL THEN
+    RAISE EXCEPTION 'registry_guard: % has no column "%"', rel, match_column;
+  END IF;
+  IF match_by = 'uid' THEN
+    IF match_type <> 'uuid'::regtype THEN
+      RAISE EXCEPTION 'registry_guard: %.% is %, but match_by => ''uid'' needs a uuid column', rel, match_column, match_type
+        USING HINT = 'Match a uuid column holding the auth user id, or use match_by => ''email''.';
+    END IF;
+    predicate := format('(%I = guard.uid())', match_column);
+  ELSIF match_by = 'email' THEN
+    predicate := format('(lower(%I::text) = lower(guard.email()))', match_column);
+  ELSE
+    RAISE EXCEPTION 'registry_guard: match_by must be ''uid'' or ''email'', not %', quote_literal(match_by);
+  END IF;
+  IF coalesce(cardinality(editable_columns), 0) = 0 THEN
+    RAISE EXCEPTION 'registry_guard: rls_self_service needs the columns a principal may edit';
+  END IF;
+  IF match_column = ANY (editable_columns) THEN
+    RAISE EXCEPTION 'registry_guard: the match column % cannot be editable (a principal could take over another row)', match_column;
+  END IF;
+  SELECT string_agg(c, ', ') INTO bad FROM unnest(editable_columns) c
+   WHERE NOT EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = target AND a.attname = c AND a.attnum > 0 AND NOT a.attisdropped);
+  IF bad IS NOT NULL THEN
+    RAISE EXCEPTION 'registry_guard: % has no column(s) %', rel, bad;
+  END IF;
+  SELECT string_agg(quote_ident(c), ', ') INTO cols FROM unnest(editable_columns) c;
+  RETURN QUERY SELECT guard.rls_apply_statements(target, 'self_service',
+    ARRAY['guard_self_service_read', 'guard_self_service_update'], ARRAY[
+    format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', rel),
+    format('CREATE POLICY guard_self_service_read ON %s AS PERMISSIVE FOR SELECT TO authenticated USING %s', rel, predicate),
+    format('COMMENT ON POLICY guard_self_service_read ON %s IS %s', rel, marker),
+    format('CREATE POLICY guard_self_service_update ON %s AS PERMISSIVE FOR UPDATE TO authenticated USING %s WITH CHECK %s',
+           rel, predicate, predicate),
+    format('COMMENT ON POLICY guard_self_service_update ON %s IS %s', rel, marker),
+    format('GRANT SELECT ON %s TO authenticated', rel),
+    -- Table-level REVOKE also clears earlier column grants, so re-applying narrows the list.
+    format('REVOKE UPDATE ON %s FROM authenticated', rel),
+    format('GRANT UPDATE (%s) ON %s TO authenticated', cols, rel)], dry_run);
+END
+$fn$;
+COMMENT ON FUNCTION guard.rls_self_service(regclass, name, name[], text, boolean) IS
+  'Template: an authenticated principal updates only the listed columns of their own row (match by uid or email)';
+
+CREATE FUNCTION guard.rls_tenant_isolation(target regclass, tenant_column name DEFAULT 'client_id',
+                                           dry_run boolean DEFAULT false)
+  RETURNS SETOF text LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+  rel constant text := guard.rls_relation_name(target);
+  marker constant text := quote_literal('registry_guard template tenant_isolation');
+  predicate constant text := format('(%I = guard.client_id())', tenant_column);
+BEGIN
+  IF NOT EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = target AND a.attname = tenant_column
+                  AND a.attnum > 0 AND NOT a.attisdropped) THEN
+    RAISE EXCEPTION 'registry_guard: % has no tenant column "%"', rel, tenant_column
+      USING HINT = 'Add the column first (client_id text NOT NULL DEFAULT ''default''), or name the tenant column.';
+  END IF;
+  -- RESTRICTIVE: ANDed with every permissive policy, so no other template can widen it; a NULL
+  -- tenant (none in the request) matches no row.
+  RETURN QUERY SELECT guard.rls_apply_statements(target, 'tenant_isolation', ARRAY['guard_tenant_isolation'], ARRAY[
+    format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', rel),
+    format('CREATE POLICY guard_tenant_isolation ON %s AS RESTRICTIVE FOR ALL TO public USING %s WITH CHECK %s',
+           rel, predicate, predicate),
+    format('COMMENT ON POLICY guard_tenant_isolation ON %s IS %s', rel, marker)], dry_run);
+END
+$fn$;
+COMMENT ON FUNCTION guard.rls_tenant_isolation(regclass, name, boolean) IS
+  'Template: restrictive policy tenant_column = guard.client_id() for reads and writes (no tenant: no rows)';
+
+CREATE FUNCTION guard.rls_remove(target regclass, template text DEFAULT NULL, dry_run boolean DEFAULT false)
+  RETURNS SETOF text LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+  rel constant text := guard.rls_relation_name(target);
+  stmt text;
+BEGIN
+  FOR stmt IN SELECT format('DROP POLICY %I ON %s', p.polname, rel) FROM pg_policy p
+               WHERE p.polrelid = target
+                 AND obj_description(p.oid, 'pg_policy') LIKE 'registry_guard template %'
+                 AND (template IS NULL OR obj_description(p.oid, 'pg_policy') = 'registry_guard template ' || template)
+               ORDER BY p.polname LOOP
+    IF NOT dry_run THEN
+      EXECUTE stmt;
+    END IF;
+    RETURN NEXT stmt || ';';
+  END LOOP;
+END
+$fn$;
+COMMENT ON FUNCTION guard.rls_remove(regclass, text, boolean) IS
+  'Drops the policies made by one template (or all templates) on a table; grants are left as they are';
+
+-- The templates run as their caller (SECURITY INVOKER): ALTER TABLE, CREATE POLICY and GRANT
+-- need the table's owner, so a table owner who is not a superuser (Supabase's postgres role)
+-- can apply them and nobody else can change a table through them.
+
+-- The RLS lint: one row per finding. "Reachable" means an API role (registry_guard.api_roles)
+-- has USAGE on the schema and a privilege on the relation, i.e. PostgREST can expose it.
+CREATE FUNCTION guard.rls_report()
+  RETURNS TABLE (object text, severity text, finding text, fix text)
+  LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
+WITH api AS (
+  SELECT r.oid, r.rolname FROM pg_roles r WHERE r.rolname = ANY (guard.api_roles())
+), rels AS (
+  SELECT c.oid, c.relkind, c.relrowsecurity, c.reloptions, n.oid AS nsp,
+         format('%I.%I', n.nspname, c.relname) AS name,
+         CASE c.relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view' WHEN 'f' THEN 'foreign table'
+                        ELSE 'table' END AS kind
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+   WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
+     AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_(toast|temp_)'
+), reach AS (
+  SELECT rels.oid, string_agg(api.rolname, ', ' ORDER BY api.rolname) AS roles
+    FROM rels CROSS JOIN api
+   WHERE has_schema_privilege(api.oid, rels.nsp, 'USAGE')
+     AND (has_any_column_privilege(api.oid, rels.oid, 'SELECT, INSERT, UPDATE')
+          OR has_table_privilege(api.oid, rels.oid, 'DELETE, TRUNCATE'))
+   GROUP BY rels.oid
+), pols AS (
+  SELECT p.*, rels.name AS relname, format('policy %I on %s', p.polname, rels.name) AS label
+    FROM pg_policy p JOIN rels ON rels.oid = p.polrelid
+), findings AS (
+  SELECT r.kind || ' ' || r.name, 'error',
+         format('%s can reach this table and row-level security is disabled: they see and change every row', x.roles),
+         format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY and apply a template (e.g. SELECT guard.rls_service_write_authenticated_read(%L)), or REVOKE ALL ON %s FROM %s',
+                r.name, r.name, r.name, x.roles)
+    FROM rels r JOIN reach x ON x.oid = r.oid
+   WHERE r.relkind IN ('r', 'p', 'f') AND NOT r.relrowsecurity
+  UNION ALL
+  SELECT r.kind || ' ' || r.name, 'warning',
+         'row-level security is enabled but the table has no policy: every role but the owner and BYPASSRLS roles is denied every row',
+         format('add the policies meant for this table (guard.rls_* templates), or DISABLE ROW LEVEL SECURITY and REVOKE access if only the owner may use %s', r.name)
+    FROM rels r
+   WHERE r.relkind IN ('r', 'p') AND r.relrowsecurity AND NOT EXISTS (SELECT FROM pg_policy p WHERE p.polrelid = r.oid)
+  UNION ALL
+  SELECT p.label, 'warning',
+         format('evaluates %s once per row although the result is the same for every row', array_to_string(c.calls, ', ')),
+         'wrap each call in a sub-select, e.g. (SELECT auth.uid()), or use the cached C helpers guard.uid() / guard.client_id() / guard.claim()'
+    FROM pols p
+   CROSS JOIN LATERAL (SELECT ARRAY(SELECT DISTINCT u FROM unnest(coalesce(guard.uncached_calls(p.polqual), '{}')
+                                                           || coalesce(guard.uncached_calls(p.polwithcheck), '{}')) u
+                                    ORDER BY 1) AS calls) c
+   WHERE cardinality(c.calls) > 0
+  UNION ALL
+  SELECT p.label, CASE WHEN p.polcmd = 'r' THEN 'warning' ELSE 'error' END,
+         format('permissive policy for anon with %s (true): every anonymous caller may %s every row',
+                CASE WHEN p.polqual IS NULL THEN 'WITH CHECK' ELSE 'USING' END,
+                CASE p.polcmd WHEN 'r' THEN 'read' WHEN 'a' THEN 'insert' WHEN 'w' THEN 'update' WHEN 'd' THEN 'delete'
+                              ELSE 'read and change' END),
+         format('restrict the policy to authenticated or give it a real condition (ALTER POLICY %I ON %s ...)', p.polname, p.relname)
+    FROM pols p
+   WHERE p.polpermissive
+     AND (p.polroles @> ARRAY[0::oid] OR p.polroles && ARRAY(SELECT oid FROM pg_roles WHERE rolname = 'anon'))
+     AND (pg_get_expr(p.polqual, p.polrelid) = 'true'
+          OR (p.polqual IS NULL AND pg_get_expr(p.polwithcheck, p.polrelid) = 'true'))
+  UNION ALL
+  SELECT format('function %s', f.oid::regprocedure), 'warning',
+         'SECURITY DEFINER function without a pinned search_path: a caller can make it resolve names to objects they created',
+         format('ALTER FUNCTION %s SET search_path = pg_catalog, pg_temp (and schema-qualify the names it uses)', f.oid::regprocedure)
+    FROM pg_proc f JOIN pg_namespace n ON n.oid = f.pronamespace
+   WHERE f.prosecdef AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+     AND NOT EXISTS (SELECT FROM unnest(f.proconfig) s WHERE s LIKE 'search\_path=%')
+  UNION ALL
+  SELECT v.kind || ' ' || v.name, 'error',
+         format('%s can read this %s, which reads %s with its owner''s rights: their row-level security policies do not apply to the caller',
+                x.roles, v.kind, (SELECT string_agg(DISTINCT format('%I.%I', tn.nspname, t.relname), ', ')
+                                    FROM pg_rewrite rw
+                                    JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = rw.oid
+                                                    AND d.refclassid = 'pg_class'::regclass
+                                    JOIN pg_class t ON t.oid = d.refobjid JOIN pg_namespace tn ON tn.oid = t.relnamespace
+                                   WHERE rw.ev_class = v.oid AND t.oid <> v.oid AND t.relrowsecurity)),
+         CASE WHEN v.relkind = 'v' THEN format('ALTER VIEW %s SET (security_invoker = true)', v.name)
+              ELSE format('REVOKE SELECT ON %s FROM %s (a materialized view cannot apply the caller''s policies)', v.name, x.roles) END
+    FROM rels v JOIN reach x ON x.oid = v.oid
+   WHERE v.relkind IN ('v', 'm')
+     AND (v.relkind = 'm' OR NOT EXISTS (SELECT FROM unnest(v.reloptions) o
+                                          WHERE split_part(o, '=', 1) = 'security_invoker'
+                                            AND split_part(o, '=', 2)::boolean))
+     AND EXISTS (SELECT FROM pg_rewrite rw
+                   JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = rw.oid
+                                   AND d.refclassid = 'pg_class'::regclass
+                   JOIN pg_class t ON t.oid = d.refobjid
+                  WHERE rw.ev_class = v.oid AND t.oid <> v.oid AND t.relrowsecurity)
+  UNION ALL
+  SELECT r.kind || ' ' || r.name, 'error',
+         format('tenant table (column %I) without a tenant predicate: a policy lets %s use rows of every tenant', a.attname, x.roles),
+         format('SELECT guard.rls_tenant_isolation(%L) (restrictive: %I = guard.client_id())', r.name, a.attname)
+    FROM rels r JOIN reach x ON x.oid = r.oid
+    JOIN pg_attribute a ON a.attrelid = r.oid AND a.attname = 'client_id' AND a.attnum > 0 AND NOT a.attisdropped
+   WHERE r.relkind IN ('r', 'p') AND r.relrowsecurity
+     -- isolated by a restrictive policy for every role and command ...
+     AND NOT EXISTS (SELECT FROM pg_policy p
+                      WHERE p.polrelid = r.oid AND NOT p.polpermissive AND p.polcmd = '*' AND p.polroles = ARRAY[0::oid]
+                        AND p.polqual::text ~ format(':varno 1 :varattno %s ', a.attnum)
+                        AND (p.polwithcheck IS NULL OR p.polwithcheck::text ~ format(':varno 1 :varattno %s ', a.attnum)))
+     -- ... or by a tenant condition in every permissive policy that RLS applies to
+     AND EXISTS (SELECT FROM pg_policy p
+                  WHERE p.polrelid = r.oid AND p.polpermissive
+                    AND (p.polroles @> ARRAY[0::oid]
+                         OR EXISTS (SELECT FROM pg_roles pr WHERE pr.oid = ANY (p.polroles) AND NOT pr.rolbypassrls))
+                    AND ((p.polqual IS NOT NULL AND p.polqual::text !~ format(':varno 1 :varattno %s ', a.attnum))
+                         OR (p.polwithcheck IS NOT NULL AND p.polwithcheck::text !~ format(':varno 1 :varattno %s ', a.attnum))))
+)
+SELECT * FROM findings f(object, severity, finding, fix) ORDER BY severity, object, finding
+$fn$;
+COMMENT ON FUNCTION guard.rls_report() IS
+  'RLS lint: one row per finding (object, severity, finding, fix) over every user schema';
+
+-- ==== end row-level security helpers ====

@@ -1,0 +1,3 @@
+-- registry_guard 0.1.0 -> 0.2.0. Each concern adds its own numbered part to this folder; the
+-- parts run in name order inside ALTER EXTENSION's transaction. The result must equal a fresh
+-- 0.2.0 install (test/suites/ext_upgrade.sh compares the two catalogs object by object).
