@@ -2,22 +2,23 @@
 # registry with registry-sync apply — the default run refuses the 7 dangling references and
 # lists them; --on-dangling=drop loads everything else; a re-apply writes nothing; an edit
 # shows as a dry-run diff and lands as one audited update; export writes the snapshot back.
+demo_registry_schema
+demo_expect_key public.kpis client_id,id
+demo_expect_tracked public.kpis
 RGS=build/daemon/registry-sync
 export RGSYNC_MAPPING=$PWD/config/registry-mapping.yaml
 demo_reg=$(mktemp -d)
 cp examples/registry-2026-01/*.yaml "$demo_reg"/
-short() { sed "s#$demo_reg/##g"; }
+short() { sed -e "s#$demo_reg/##g" -e "s#$demo_reg#registry-2026-01#g"; }
 
 echo "== registry-sync validate (offline): every finding as file:line:column"
+demo_expect "7 dangling references in the January 2026 files (6 distinct values), each with file:line:column"
 "$RGS" validate --registry "$demo_reg" | grep -v 'enforced: false' | short || true
 
 echo "== registry-sync apply (default --on-dangling=fail): refuses, lists every dangling reference, changes nothing"
+demo_expect "the same 7 dangling references; apply refuses and writes nothing"
 "$RGS" apply --registry "$demo_reg" 2>&1 | grep -E 'error:|validation failed' | short || true
 
-# Track kpis in the audit trail (when the extension is there) so the apply below shows in it.
-if psql -X -At -c "SELECT to_regprocedure('audit.enable_tracking(regclass)') IS NOT NULL" | grep -q t; then
-  psql -X -q -c "SELECT audit.enable_tracking('public.kpis')" >/dev/null 2>&1 || true
-fi
 echo "== registry-sync apply --on-dangling=drop: the 7 references are dropped, each reported"
 "$RGS" apply --registry "$demo_reg" --on-dangling=drop 2>&1 | grep -vE 'enforced: false' | short
 
@@ -44,12 +45,10 @@ sed -i '0,/green_threshold: 0.10/s//green_threshold: 0.12/' "$demo_reg/kpi_regis
 
 echo "== sync runs"
 psql -X -q -c "SELECT id, status, dry_run, counts->'kpis' AS kpis, left(coalesce(error, ''), 50) AS error FROM registry_sync.sync_runs ORDER BY id"
-if psql -X -At -c "SELECT to_regclass('audit.record_version') IS NOT NULL" | grep -q t; then
-  echo "== audit rows written by apply for kpis (actor and sync run come from SET LOCAL registry_guard.*)"
-  psql -X -q -c "SELECT id, op, record->>'id' AS kpi, old_record->'thresholds'->0->>'green_threshold' AS green_was,
-                        record->'thresholds'->0->>'green_threshold' AS green_now, actor, sync_run_id, changed_columns
-                   FROM audit.record_version WHERE table_name = 'kpis' ORDER BY id DESC LIMIT 3"
-fi
+echo "== audit rows written by apply for kpis (actor and sync run come from SET LOCAL registry_guard.*)"
+psql -X -q -c "SELECT id, op, record->>'id' AS kpi, old_record->'thresholds'->0->>'green_threshold' AS green_was,
+                      record->'thresholds'->0->>'green_threshold' AS green_now, actor, sync_run_id, changed_columns
+                 FROM audit.record_version WHERE table_name = 'kpis' ORDER BY id DESC LIMIT 3"
 
 echo "== registry-sync export: the database back as YAML (the fallback snapshot)"
 "$RGS" export --out "$demo_reg/snapshot" 2>/dev/null
