@@ -1,33 +1,29 @@
-// registry-sync entry point: dispatches to the registered subcommands.
+// registry-sync entry point: the command table (every command and its one-line help, in one
+// place) and the dispatch to it.
 #include <iostream>
 #include <string>
 #include <vector>
 
-#include "command.hpp"
-#include "errors.hpp"
+#include "cli/commands.hpp"
 
-static void usage(std::ostream &out) {
-  out << "usage: registry-sync <command> [options]\n\ncommands:\n";
-  for (const auto &[name, cmd] : rgsync::commands()) out << "  " << name << std::string(12 - std::min<size_t>(name.size(), 11), ' ') << cmd.summary << "\n";
-  out << "\nRun 'registry-sync <command> --help' for a command's options and an example.\n";
+namespace {
+
+const std::vector<rgsync::Command> &command_table() {
+  static const std::vector<rgsync::Command> table = {
+      {"apply", "validate a YAML registry and write only what changed", rgsync::run_apply},
+      {"export", "write the registries back as canonical YAML (fallback snapshot)", rgsync::run_export},
+      {"hr", "sync principal profiles from an HR source (SCIM, Workday, SuccessFactors, CSV)", rgsync::run_hr},
+      {"migrate", "apply pending schema migrations (Supabase CLI compatible history)", rgsync::run_migrate},
+      {"repair", "accept edited applied migrations without running them", rgsync::run_repair},
+      {"serve", "run scheduled jobs (HR sync, registry apply, audit sealing) with /healthz /readyz /metrics", rgsync::run_serve},
+      {"status", "show applied / pending / edited / unavailable migrations", rgsync::run_status},
+      {"validate", "check a YAML registry offline (file:line:column findings)", rgsync::run_validate},
+  };
+  return table;
 }
 
+}  // namespace
+
 int main(int argc, char **argv) {
-  if (argc < 2) { usage(std::cerr); return rgsync::kUsage; }
-  std::string name = argv[1];
-  if (name == "--help" || name == "-h" || name == "help") { usage(std::cout); return rgsync::kOk; }
-  auto it = rgsync::commands().find(name);
-  if (it == rgsync::commands().end()) {
-    std::cerr << "registry-sync: unknown command '" << name << "'\n\n";
-    usage(std::cerr);
-    return rgsync::kUsage;
-  }
-  std::vector<std::string> args(argv + 2, argv + argc);
-  try {
-    return it->second.run(args);
-  } catch (const std::exception &e) {
-    // Messages are redacted: a libpq/libpqxx error may echo connection details.
-    std::cerr << "registry-sync " << name << ": error: " << rgsync::describe_error(e) << "\n";
-    return rgsync::exit_code_for(e);
-  }
+  return rgsync::dispatch(command_table(), std::vector<std::string>(argv + 1, argv + argc), std::cout, std::cerr);
 }

@@ -1,13 +1,34 @@
-// The subcommand registry keeps what commands register.
+// The dispatcher runs the named command of a table with its arguments and maps failures to exit codes.
 #include <gtest/gtest.h>
 
-#include "command.hpp"
+#include <sstream>
 
-static rgsync::RegisterCommand test_cmd("test-echo-count", "counts its arguments (test only)",
-                                        [](const std::vector<std::string> &a) { return static_cast<int>(a.size()); });
+#include "cli/command.hpp"
 
-TEST(CommandRegistry, RegisteredCommandRunsWithItsArguments) {
-  auto it = rgsync::commands().find("test-echo-count");
-  ASSERT_NE(it, rgsync::commands().end());
-  EXPECT_EQ(it->second.run({"a", "b"}), 2);
+namespace {
+const std::vector<rgsync::Command> kTable = {
+    {"test-echo-count", "counts its arguments (test only)", [](const std::vector<std::string> &a) { return static_cast<int>(a.size()); }},
+    {"test-usage-error", "throws a usage error (test only)",
+     [](const std::vector<std::string> &) -> int { throw rgsync::UsageError("bad --flag"); }},
+};
+}
+
+TEST(CommandTable, NamedCommandRunsWithItsArguments) {
+  std::ostringstream out, err;
+  EXPECT_EQ(rgsync::dispatch(kTable, {"test-echo-count", "a", "b"}, out, err), 2);
+}
+
+TEST(CommandTable, UnknownOrMissingCommandIsAUsageErrorListingTheCommands) {
+  std::ostringstream out, err;
+  EXPECT_EQ(rgsync::dispatch(kTable, {"nope"}, out, err), rgsync::kUsage);
+  EXPECT_NE(err.str().find("unknown command 'nope'"), std::string::npos);
+  EXPECT_NE(err.str().find("test-echo-count"), std::string::npos);
+  std::ostringstream out2, err2;
+  EXPECT_EQ(rgsync::dispatch(kTable, {}, out2, err2), rgsync::kUsage);
+}
+
+TEST(CommandTable, ExceptionBecomesItsExitCodeAndMessage) {
+  std::ostringstream out, err;
+  EXPECT_EQ(rgsync::dispatch(kTable, {"test-usage-error"}, out, err), rgsync::kUsage);
+  EXPECT_NE(err.str().find("registry-sync test-usage-error: error: bad --flag"), std::string::npos);
 }

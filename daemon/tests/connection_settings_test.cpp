@@ -4,12 +4,12 @@
 #include <fstream>
 #include <map>
 
-#include "cli.hpp"
-#include "config_file.hpp"
-#include "connection_settings.hpp"
-#include "database.hpp"
-#include "errors.hpp"
-#include "redact.hpp"
+#include "cli/options.hpp"
+#include "common/config_file.hpp"
+#include "common/connection_settings.hpp"
+#include "db/connection.hpp"
+#include "common/errors.hpp"
+#include "common/redact.hpp"
 
 namespace po = boost::program_options;
 

@@ -1,8 +1,8 @@
 // HR sync planning rules: correlation, creation scope, deactivation, conflicts, threshold.
 #include <gtest/gtest.h>
 
-#include "hr_mapping.hpp"
-#include "hr_plan.hpp"
+#include "hr/mapping.hpp"
+#include "hr/plan.hpp"
 
 using namespace rgsync::hr;
 

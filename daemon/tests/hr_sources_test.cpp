@@ -1,10 +1,10 @@
 // HR mapping files, record mapping, CSV parsing, UTF-8 checks and retry arithmetic.
 #include <gtest/gtest.h>
 
-#include "hr_http.hpp"
-#include "hr_mapping.hpp"
-#include "hr_sources.hpp"
-#include "hr_yaml.hpp"
+#include "hr/sources/http.hpp"
+#include "hr/mapping.hpp"
+#include "hr/sources/fetch.hpp"
+#include "yaml/json_reader.hpp"
 
 using namespace rgsync::hr;
 

@@ -2,9 +2,9 @@
 // matches what the CLI records (trimmed, trailing ';' removed, comments kept).
 #include <gtest/gtest.h>
 
-#include "errors.hpp"
-#include "migration_files.hpp"
-#include "migration_history.hpp"
+#include "common/errors.hpp"
+#include "migrate/files.hpp"
+#include "migrate/history.hpp"
 
 using rgsync::split_sql;
 

@@ -1,7 +1,7 @@
 // Passwords never survive redaction: DSNs in every form, registered secrets in free text.
 #include <gtest/gtest.h>
 
-#include "redact.hpp"
+#include "common/redact.hpp"
 
 using rgsync::redact;
 using rgsync::redact_dsn;

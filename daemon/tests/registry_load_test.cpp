@@ -5,8 +5,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "mapping.hpp"
-#include "registry.hpp"
+#include "registry/mapping.hpp"
+#include "registry/registry.hpp"
 
 using namespace rgsync;
 namespace fs = std::filesystem;

@@ -4,8 +4,8 @@
 #include <cstdio>
 #include <fstream>
 
-#include "advisory_lock.hpp"
-#include "sha256.hpp"
+#include "db/advisory_lock.hpp"
+#include "common/sha256.hpp"
 
 TEST(Sha256, KnownVectors) {
   EXPECT_EQ(rgsync::sha256_hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");

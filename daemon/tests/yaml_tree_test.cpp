@@ -1,8 +1,8 @@
 // The libyaml node tree: marks, scalar resolution, and the inputs it must refuse.
 #include <gtest/gtest.h>
 
-#include "yaml_tree.hpp"
-#include "yaml_value.hpp"
+#include "yaml/tree.hpp"
+#include "yaml/scalar.hpp"
 
 using namespace rgsync;
 

@@ -1,0 +1,32 @@
+// What a subcommand is (name, one-line summary, runner) and the dispatcher main() uses over
+// its command table.
+#pragma once
+
+#include <functional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "common/errors.hpp"
+
+namespace rgsync {
+
+// A runner gets the arguments after the subcommand name and returns the process exit code.
+using CommandFn = std::function<int(const std::vector<std::string> &args)>;
+
+struct Command {
+  std::string name;
+  std::string summary;
+  CommandFn run;
+};
+
+// The usage text listing every command of `table` with its summary.
+void print_usage(const std::vector<Command> &table, std::ostream &out);
+
+// Runs the command named by args[0] with the rest of `args`: usage (kUsage) when the name is
+// missing or unknown, the list on --help; an exception escaping the command is printed
+// (redacted) to `err` and mapped to its exit code.
+int dispatch(const std::vector<Command> &table, const std::vector<std::string> &args, std::ostream &out,
+             std::ostream &err);
+
+}  // namespace rgsync

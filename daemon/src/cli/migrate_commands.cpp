@@ -1,0 +1,110 @@
+// The `migrate`, `status` and `repair` subcommands (logic in migrator.cpp).
+#include <pqxx/transaction>
+
+#include <iostream>
+
+#include "cli/options.hpp"
+#include "cli/commands.hpp"
+#include "db/connection.hpp"
+#include "common/errors.hpp"
+#include "migrate/migrator.hpp"
+
+namespace rgsync {
+
+namespace {
+void add_dir_option(po::options_description &opts) {
+  opts.add_options()("dir", po::value<std::string>()->value_name("DIR"),
+                     "migrations directory (default: migrations); env REGISTRY_SYNC_MIGRATIONS, config migrations_dir");
+}
+
+std::string migrations_dir(const Settings &s) {
+  return s.value("dir", "REGISTRY_SYNC_MIGRATIONS", "migrations_dir").value_or("migrations");
+}
+
+}  // namespace
+
+int run_migrate(const std::vector<std::string> &args) {
+  CommandHelp help{
+      "migrate", "registry-sync migrate [--dir DIR] [--dry-run] [connection options]",
+      "Applies the pending migrations in DIR in version order, each in its own transaction, under an\n"
+      "advisory lock (a concurrent run waits, then finds nothing to do). Records version, name and\n"
+      "statements in supabase_migrations.schema_migrations (shared with the Supabase CLI) and the\n"
+      "file's sha256 in supabase_migrations.registry_sync_checksums. Refuses to run when an applied\n"
+      "file was edited (see 'repair'). Files marked '-- registry-sync: requires-extension NAME' are\n"
+      "skipped with a notice where the extension cannot be installed (managed Supabase). A database\n"
+      "built by the January 2026 migrations 0001-0005 is adopted in place, rows untouched.\n"
+      "Exit codes: 0 done, 1 refused or a migration failed, 2 usage, 3 database unreachable/privileges.",
+      {{"registry-sync migrate --database-url postgresql://postgres@db.internal/registry",
+        "apply everything pending in ./migrations"},
+       {"registry-sync migrate --dir /usr/share/registry-sync/migrations --dry-run", "list what would run"}}};
+  po::options_description opts("migrate options");
+  opts.add_options()("dry-run", po::bool_switch(), "list what would be applied; change nothing");
+  add_dir_option(opts);
+  add_common_options(opts);
+  add_connection_options(opts);
+  auto vm = parse_command_line(args, opts, help);
+  if (!vm) return kOk;
+  Settings settings = resolve_settings(*vm);
+  auto files = load_migrations(migrations_dir(settings));
+  auto conn = connect(settings.connection, "registry-sync migrate");
+  MigrateOptions mo;
+  mo.dry_run = (*vm)["dry-run"].as<bool>();
+  run_migrate(*conn, files, mo, std::cout);
+  return kOk;
+}
+
+int run_status(const std::vector<std::string> &args) {
+  CommandHelp help{
+      "status", "registry-sync status [--dir DIR] [--fail-on-pending] [connection options]",
+      "Shows each migration as applied, pending, edited (changed after it was applied) or\n"
+      "unavailable (needs an extension the server cannot install), versions recorded without a\n"
+      "file, and which features are unavailable on this server. Changes nothing.\n"
+      "Exit codes: 0, or 1 when a file was edited (or, with --fail-on-pending, anything is pending).",
+      {{"registry-sync status --database-url postgresql://postgres@db.internal/registry", "show migration state"},
+       {"registry-sync status --fail-on-pending", "CI check: fail unless the database is current"}}};
+  po::options_description opts("status options");
+  opts.add_options()("fail-on-pending", po::bool_switch(), "exit 1 when any migration is pending");
+  add_dir_option(opts);
+  add_common_options(opts);
+  add_connection_options(opts);
+  auto vm = parse_command_line(args, opts, help);
+  if (!vm) return kOk;
+  Settings settings = resolve_settings(*vm);
+  std::string dir = migrations_dir(settings);
+  auto files = load_migrations(dir);
+  auto conn = connect(settings.connection, "registry-sync status");
+  pqxx::read_transaction tx(*conn);
+  MigrationStatus st = inspect_migrations(tx, files);
+  std::cout << "database: " << settings.connection.describe() << "\n";
+  print_status(st, dir, std::cout);
+  if (st.count(MigrationState::kEdited)) return kFailure;
+  if ((*vm)["fail-on-pending"].as<bool>() && st.count(MigrationState::kPending)) return kFailure;
+  return kOk;
+}
+
+int run_repair(const std::vector<std::string> &args) {
+  CommandHelp help{
+      "repair", "registry-sync repair VERSION... [--dir DIR] [connection options]",
+      "Accepts edited migration files: records each file's current statements and sha256 as the\n"
+      "applied version, without running it. Use it after deliberately editing an applied migration\n"
+      "(e.g. a comment or a formatting change) when the database already matches the file.",
+      {{"registry-sync repair 20261125100100", "accept the edited file with that version"}}};
+  po::options_description opts("repair options");
+  opts.add_options()("version", po::value<std::vector<std::string>>()->value_name("VERSION"),
+                     "version (or file name) to accept; repeatable, also positional");
+  add_dir_option(opts);
+  add_common_options(opts);
+  add_connection_options(opts);
+  po::positional_options_description pos;
+  pos.add("version", -1);
+  auto vm = parse_command_line(args, opts, help, &pos);
+  if (!vm) return kOk;
+  if (!vm->count("version")) throw UsageError("repair needs at least one VERSION\nRun 'registry-sync repair --help'.");
+  Settings settings = resolve_settings(*vm);
+  auto files = load_migrations(migrations_dir(settings));
+  auto conn = connect(settings.connection, "registry-sync repair");
+  run_repair(*conn, files, (*vm)["version"].as<std::vector<std::string>>(), std::cout);
+  return kOk;
+}
+
+}  // namespace rgsync

@@ -1,0 +1,73 @@
+// Connection opening and failure classification (see database.hpp).
+#include "db/connection.hpp"
+
+#include <pqxx/except>
+#include <spdlog/spdlog.h>
+
+#include "common/errors.hpp"
+#include "common/redact.hpp"
+
+namespace rgsync {
+
+namespace {
+bool contains(const std::string &haystack, const char *needle) { return haystack.find(needle) != std::string::npos; }
+
+std::string first_lines(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  for (auto &c : s)
+    if (c == '\n') c = ' ';
+  return s;
+}
+}  // namespace
+
+std::string explain_connection_failure(const ConnectionSettings &settings, const std::string &libpq_message) {
+  const std::string msg = first_lines(libpq_message);
+  const std::string target = settings.describe();
+  std::string what, todo;
+  if (contains(msg, "password authentication failed") || contains(msg, "SASL authentication") ||
+      contains(msg, "no password supplied") || contains(msg, "fe_sendauth") ||
+      contains(msg, "authentication failed")) {
+    what = "authentication failed";
+    todo = "check the password (password " + settings.origin("password") +
+           "; set it with --password-file, PGPASSWORD, ~/.pgpass or the config file's database_url)";
+  } else if (contains(msg, "database \"") && contains(msg, "does not exist")) {
+    what = "the database does not exist";
+    todo = "create it or fix dbname (" + settings.origin("dbname") + ")";
+  } else if (contains(msg, "role \"") && contains(msg, "does not exist")) {
+    what = "the role does not exist";
+    todo = "create it or fix user (" + settings.origin("user") + ")";
+  } else if (contains(msg, "permission denied for database") || contains(msg, "CONNECT privilege")) {
+    what = "the role may not connect to this database";
+    todo = "GRANT CONNECT ON DATABASE to the role, or connect as another user";
+  } else if (contains(msg, "no pg_hba.conf entry")) {
+    what = "the server does not accept this client";
+    todo = "add a pg_hba.conf entry for this host/user/database, or connect differently";
+  } else if (contains(msg, "Connection refused") || contains(msg, "No such file or directory") ||
+             contains(msg, "could not connect") || contains(msg, "timeout expired") ||
+             contains(msg, "could not translate host name") || contains(msg, "Network is unreachable") ||
+             contains(msg, "the database system is") || contains(msg, "server closed the connection")) {
+    what = "the database server is not reachable";
+    todo = "is it running? check host (" + settings.origin("host") + ") and port (" + settings.origin("port") + ")";
+  } else {
+    what = "cannot connect";
+    todo = "check the connection settings (--database-url, DATABASE_URL / PG* variables, config file)";
+  }
+  return redact("database " + target + ": " + what + ": " + msg + "; " + todo);
+}
+
+std::unique_ptr<pqxx::connection> connect(const ConnectionSettings &settings, const std::string &application_name) {
+  ConnectionSettings s = settings;
+  if (!s.get("application_name")) s.set("application_name", application_name, "registry-sync");
+  spdlog::debug("connecting to {}", s.describe());
+  try {
+    return std::make_unique<pqxx::connection>(s.conninfo());
+  } catch (const pqxx::broken_connection &e) {
+    throw DatabaseError(explain_connection_failure(s, e.what()));
+  } catch (const pqxx::failure &e) {
+    // Anything else libpqxx throws while connecting (e.g. malformed options) is also a
+    // connection problem, reported the same way.
+    throw DatabaseError(explain_connection_failure(s, e.what()));
+  }
+}
+
+}  // namespace rgsync

@@ -1,0 +1,45 @@
+// HR sources: SCIM 2.0 /Users, Workday RaaS JSON (Report_Entry), SuccessFactors OData v2
+// (d.results, __next paging) over HTTP or from a file, and CSV files. Each yields mapped
+// HR users; a payload that cannot be read completely and correctly is an error (the caller
+// then writes nothing).
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "hr/mapping.hpp"
+#include "hr/plan.hpp"
+
+namespace rgsync::hr {
+
+struct FetchOptions {
+  std::string since;  // SCIM incremental: only users with meta.lastModified > since ("" = all)
+  const std::atomic<bool> *stop = nullptr;
+  std::function<void(double)> sleeper;  // tests: replaces backoff sleeps
+};
+
+struct FetchResult {
+  std::vector<HrUser> users;
+  bool complete = true;          // every HR user (a full fetch), so absent users are gone
+  std::string max_last_modified; // new watermark candidate ("" when the source has none)
+  long requests = 0, retries = 0, pages = 0;
+};
+
+FetchResult fetch_hr_users(const HrMapping &m, const FetchOptions &opt);
+
+// One HR record (JSON object; CSV rows are objects of header -> text) -> HrUser. Throws with
+// the record's key and the field when a value has the wrong type or the employee id is missing.
+HrUser map_record(const HrMapping &m, const nlohmann::json &rec, const std::string &key);
+
+// RFC 4180 CSV (quoted fields, "" escapes, CRLF or LF) with a header row -> JSON objects.
+// Rejects non-UTF-8 input and rows with a different number of fields, naming the line.
+std::vector<nlohmann::json> parse_csv(const std::string &text, char delimiter, const std::string &name);
+
+// Checks that text is valid UTF-8; returns the 1-based line of the first bad byte, or 0.
+long invalid_utf8_line(const std::string &text);
+
+}  // namespace rgsync::hr

@@ -1,0 +1,105 @@
+// The declarative YAML -> row mapping (config/registry-mapping.yaml): tables, references, files.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "yaml/tree.hpp"
+
+namespace rgsync {
+
+enum class ColType { Text, TextArray, Jsonb, Boolean, Date, Integer, Bigint, Numeric };
+const char *col_type_name(ColType t);
+// The PostgreSQL type name as format_type() prints it (to check the database agrees).
+const char *col_type_sql(ColType t);
+
+enum class Duplicates { Error, FirstWins, LastWins };
+
+struct TableDef {
+  std::string name;
+  std::vector<std::string> key;
+  std::vector<std::pair<std::string, ColType>> columns;  // in declaration order
+  std::vector<std::string> required;
+  Duplicates duplicates = Duplicates::Error;
+  std::string owner;  // link tables: the parent-key column ("" = none)
+  std::vector<std::string> hr_owned_columns;
+  std::string hr_link_column;
+  std::string hr_created_column;
+  Mark mark;
+
+  int column_index(const std::string &c) const;
+  ColType type_of(const std::string &c) const;
+};
+
+struct ReferenceDef {
+  std::string table;   // referencing table
+  std::string column;  // referencing column (text or text[])
+  std::string target;  // referenced table
+  std::vector<std::string> match;  // target columns tried in order (first: the key)
+  bool enforced = true;
+  Mark mark;
+};
+
+// How one column's value is made from an entry.
+struct ColumnRule {
+  enum Kind { From, Slug, SortedKeys, Parent, Element, Position } kind = From;
+  std::vector<std::string> fields;  // From: alternatives (first present wins); Slug/SortedKeys: one field; Parent: parent column
+  std::optional<Node> default_value;  // used when the field is absent or null
+  std::string default_template;       // "{domain} Team": {field} replaced by the entry's scalar
+};
+
+struct ChildDef {
+  std::string from;   // the entry's list field
+  std::string table;
+  std::map<std::string, ColumnRule> columns;
+  Mark mark;
+};
+
+struct ListDef {
+  std::string key;  // top-level key, or "." for a file whose root is the list
+  std::string table;
+  std::map<std::string, ColumnRule> columns;  // explicit rules; other columns: {from: <column>}
+  std::vector<std::string> ignore;
+  std::vector<ChildDef> children;
+  Mark mark;
+};
+
+struct FileDef {
+  std::string path;  // relative to the registry directory
+  std::vector<std::string> documents;
+  std::vector<ListDef> lists;
+  bool optional = false;
+  Mark mark;
+};
+
+struct Mapping {
+  std::string path;  // where it was read from (messages)
+  std::vector<TableDef> tables;  // write order
+  std::vector<ReferenceDef> references;
+  std::vector<FileDef> files;
+
+  const TableDef *table(const std::string &name) const;
+  const ReferenceDef *reference(const std::string &table, const std::string &column) const;
+};
+
+// Reads and checks a mapping file; throws YamlError naming file:line for every mistake.
+Mapping load_mapping(const std::string &path);
+Mapping load_mapping_text(const std::string &name, const std::string &text);
+
+// Where the mapping lives when no --mapping is given: $RGSYNC_MAPPING, then the installed copy,
+// then config/registry-mapping.yaml next to the source tree.
+std::string default_mapping_path();
+
+// The slug rule of the glossary: lower-case, runs of non-alphanumerics -> '_', trimmed.
+std::string slugify(const std::string &s);
+
+// The HR ownership rule shared by apply and HR sync: the principal_profiles hr_owned_columns
+// of the registry mapping bound which columns an HR mapping may write. Reads the registry
+// mapping at `path` (when given: it must load), else the default registry mapping when one
+// exists; nullopt when none is found or it declares no HR-owned columns.
+std::optional<std::set<std::string>> registry_hr_owned_columns(const std::optional<std::string> &path);
+
+}  // namespace rgsync

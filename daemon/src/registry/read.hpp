@@ -1,0 +1,30 @@
+// Reading a registry directory: what to read (directory, mapping file, size limit, dangling-
+// reference policy) and the read-and-check step validate, apply and export all start with.
+#pragma once
+
+#include <optional>
+#include <ostream>
+#include <string>
+
+#include "common/findings.hpp"
+#include "registry/mapping.hpp"
+#include "registry/registry.hpp"
+
+namespace rgsync {
+
+struct RegistryOptions {
+  std::string registry_dir;
+  std::string mapping_path;
+  uint64_t max_file_bytes = 256ull * 1024 * 1024;
+  OnDangling on_dangling = OnDangling::Fail;
+};
+
+// "fail" | "drop" | "keep"; nullopt for anything else.
+std::optional<OnDangling> parse_on_dangling(const std::string &policy);
+
+// Loads the mapping and the registry, resolves references and prints every finding to `out`
+// followed by a summary line. Returns true when there are no errors.
+bool read_registry(const RegistryOptions &o, Mapping &mapping, Registry &reg, Findings &findings, std::ostream &out,
+                   std::ostream *progress);
+
+}  // namespace rgsync

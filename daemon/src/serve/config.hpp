@@ -1,0 +1,51 @@
+// `registry-sync serve` configuration, read from the registry-sync config file (the same file
+// that holds database_url and log_level):
+//
+//   database_url: postgresql://registry_sync@db.internal/registry
+//   serve:
+//     listen: 127.0.0.1:9187          # /healthz /readyz /metrics
+//     migrations_dir: /usr/share/registry-sync/migrations   # /readyz checks none is pending
+//     retry_max_seconds: 60           # backoff cap when a run fails (the run is retried)
+//   jobs:
+//     hr-workday:
+//       kind: hr
+//       mapping: /etc/registry-sync/hr-workday.yaml
+//       every_minutes: 15
+//       tenant: default
+//     seal:
+//       kind: seal                     # audit.seal() of the registry_guard extension
+//       every_minutes: 60
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/config_file.hpp"
+#include "hr/mapping.hpp"
+#include "registry/read.hpp"
+
+namespace rgsync::serve {
+
+struct JobConfig {
+  std::string name;
+  std::string kind;          // hr | apply | seal
+  double every_s = 0;
+  std::string tenant = "default";
+  bool allow_mass_deactivation = false;
+  std::string mapping_file;  // hr
+  hr::HrMapping mapping;     // hr, loaded at start so a bad file fails fast
+  RegistryOptions registry;  // apply: directory, mapping path, dangling policy
+  std::string on_dangling = "fail";  // apply, as recorded with the run
+};
+
+struct ServeConfig {
+  std::string listen = "127.0.0.1:9187";
+  std::string migrations_dir = "migrations";
+  double retry_max_s = 60;
+  std::vector<JobConfig> jobs;
+};
+
+// Validates the serve.* and jobs.* keys (unknown keys are errors naming file:line).
+ServeConfig load_serve_config(const ConfigFile &file);
+
+}  // namespace rgsync::serve

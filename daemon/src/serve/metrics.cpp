@@ -1,0 +1,96 @@
+// Job metrics and their Prometheus text rendering (see serve_metrics.hpp).
+#include "serve/metrics.hpp"
+
+#include <cstdio>
+#include <sstream>
+
+namespace rgsync::serve {
+
+std::string prom_label(const std::string &v) {
+  std::string out;
+  for (char c : v) {
+    if (c == '\\' || c == '"') { out += '\\'; out += c; }
+    else if (c == '\n') out += "\\n";
+    else out += c;
+  }
+  return out;
+}
+
+void Metrics::declare(const std::string &job, const std::string &kind) {
+  std::lock_guard<std::mutex> l(mu_);
+  jobs_[job].kind = kind;
+}
+
+void Metrics::success(const std::string &job, double started, double duration, long rows) {
+  std::lock_guard<std::mutex> l(mu_);
+  auto &j = jobs_[job];
+  j.last_run_ts = started;
+  j.last_success_ts = started + duration;
+  j.last_duration_s = duration;
+  j.last_rows_changed = rows;
+  j.rows_changed_total += rows;
+  ++j.runs_ok;
+  j.last_ok = true;
+  j.last_error.clear();
+}
+
+void Metrics::failure(const std::string &job, double started, double duration, const std::string &error) {
+  std::lock_guard<std::mutex> l(mu_);
+  auto &j = jobs_[job];
+  j.last_run_ts = started;
+  j.last_duration_s = duration;
+  ++j.runs_failed;
+  ++j.errors_total;
+  j.last_ok = false;
+  j.last_error = error;
+}
+
+JobStats Metrics::get(const std::string &job) const {
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = jobs_.find(job);
+  return it == jobs_.end() ? JobStats{} : it->second;
+}
+
+std::string Metrics::render() const {
+  std::lock_guard<std::mutex> l(mu_);
+  std::ostringstream o;
+  auto num = [](double v) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.17g", v);
+    return std::string(buf);
+  };
+  struct Family { const char *name, *type, *help; };
+  const Family families[] = {
+      {"registry_sync_job_last_success_timestamp_seconds", "gauge", "Unix time the job last finished successfully (0 = never)."},
+      {"registry_sync_job_last_run_timestamp_seconds", "gauge", "Unix time the job last started."},
+      {"registry_sync_job_last_duration_seconds", "gauge", "Duration of the job's last run."},
+      {"registry_sync_job_last_rows_changed", "gauge", "Rows written by the job's last successful run."},
+      {"registry_sync_job_rows_changed_total", "counter", "Rows written by the job since start."},
+      {"registry_sync_job_runs_total", "counter", "Job runs since start, by outcome."},
+      {"registry_sync_job_errors_total", "counter", "Failed job runs (and retries) since start."},
+      {"registry_sync_job_up", "gauge", "1 when the job's last run succeeded."},
+  };
+  for (const auto &f : families) {
+    o << "# HELP " << f.name << " " << f.help << "\n# TYPE " << f.name << " " << f.type << "\n";
+    std::string n = f.name;
+    for (const auto &[job, s] : jobs_) {
+      std::string lbl = "job=\"" + prom_label(job) + "\",kind=\"" + prom_label(s.kind) + "\"";
+      if (n == "registry_sync_job_runs_total") {
+        o << n << "{" << lbl << ",outcome=\"success\"} " << s.runs_ok << "\n";
+        o << n << "{" << lbl << ",outcome=\"failure\"} " << s.runs_failed << "\n";
+        continue;
+      }
+      double v = n == "registry_sync_job_last_success_timestamp_seconds" ? s.last_success_ts
+               : n == "registry_sync_job_last_run_timestamp_seconds"     ? s.last_run_ts
+               : n == "registry_sync_job_last_duration_seconds"          ? s.last_duration_s
+               : n == "registry_sync_job_last_rows_changed"              ? static_cast<double>(s.last_rows_changed)
+               : n == "registry_sync_job_rows_changed_total"             ? static_cast<double>(s.rows_changed_total)
+               : n == "registry_sync_job_errors_total"                   ? static_cast<double>(s.errors_total)
+                                                                         : (s.last_ok ? 1.0 : 0.0);
+      o << n << "{" << lbl << "} " << num(v) << "\n";
+    }
+  }
+  return o.str();
+}
+
+}  // namespace rgsync::serve
