@@ -137,8 +137,9 @@ $do$;
 COMMENT ON VIEW audit.record_version IS
   'supa_audit-compatible history: one row per INSERT/UPDATE/DELETE/TRUNCATE of a tracked table';
 
+-- SECURITY INVOKER (supa_audit's is DEFINER): it reads only world-readable catalogs.
 CREATE FUNCTION audit.primary_key_columns(entity_oid oid) RETURNS text[]
-    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = '' AS $$
+    LANGUAGE sql STABLE SET search_path = '' AS $$
     -- The table's primary key column names in column order ('{}' when it has none).
     SELECT coalesce(pg_catalog.array_agg(pa.attname::text ORDER BY pa.attnum), ARRAY[]::text[])
       FROM pg_catalog.pg_index pi
@@ -416,6 +417,8 @@ BEGIN
     ok := true;
 END;
 $$;
+-- Auditors get it with GRANT EXECUTE (it reads the whole trail as its owner).
+REVOKE ALL ON FUNCTION audit.verify() FROM PUBLIC;
 
 -- Retention: removes sealed versions older than the cut-off (a prefix of the chain) and
 -- records a checkpoint holding the hash of the last removed one, so verify() still works.

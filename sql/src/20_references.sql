@@ -72,6 +72,17 @@ DECLARE
 BEGIN
   SELECT * INTO r FROM guard.reference WHERE name = TG_ARGV[0];
   IF NOT FOUND THEN RETURN NULL; END IF;
+  -- Only as the reference's own trigger on its target table (or a partition of it): attached by
+  -- hand to another table it would tell whoever truncates that table whether the referencing
+  -- table holds elements.
+  IF TG_NAME <> r.name || '_on_truncate'
+     OR (TG_RELID <> r.target_table::oid
+         AND r.target_table::oid NOT IN (SELECT a.relid::oid FROM pg_catalog.pg_partition_ancestors(TG_RELID) a)) THEN
+    RAISE EXCEPTION 'trigger "%" on % is not the truncate guard of reference "%"', TG_NAME, TG_RELID::regclass, r.name
+      USING ERRCODE = 'insufficient_privilege',
+            HINT = format('Drop the trigger (DROP TRIGGER %I ON %s); guard.add_reference() creates the guards it needs.',
+                          TG_NAME, TG_RELID::regclass);
+  END IF;
   EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s s WHERE s.%I IS NOT NULL AND pg_catalog.cardinality(s.%I) > 0)',
                  r.source_table, r.source_column, r.source_column) INTO hit;
   IF hit THEN
@@ -219,9 +230,12 @@ DECLARE
 BEGIN
   SELECT * INTO r FROM guard.reference g WHERE g.name = reference_name FOR UPDATE;
   IF NOT FOUND THEN RETURN; END IF;
-  IF NOT coalesce(guard.reference_login_owns(r), false) AND guard.reference_trigger_count(r) = 0 THEN
+  -- As VALIDATE CONSTRAINT: for the owner of the referencing table only (the triggers prove
+  -- nothing here: every enforced reference has them).
+  IF NOT coalesce(guard.reference_login_owns(r), false) THEN
     RAISE EXCEPTION 'permission denied to validate reference "%" on %', r.name, r.source_table
-      USING ERRCODE = 'insufficient_privilege';
+      USING ERRCODE = 'insufficient_privilege',
+            HINT = 'Validate references with guard.validate_reference() as the owner of the referencing table.';
   END IF;
   UPDATE guard.reference g SET validated = true WHERE g.name = reference_name;
 END $$;
@@ -531,5 +545,19 @@ BEGIN
 END $$;
 CREATE EVENT TRIGGER guard_reference_on_rename ON ddl_command_end WHEN TAG IN ('ALTER TABLE')
   EXECUTE FUNCTION guard.reference_on_rename();
+
+-- Not for PUBLIC: the SECURITY DEFINER functions (triggers fire without EXECUTE; creating one
+-- needs it) and the functions that change the reference catalog. Roles that declare references
+-- (table owners, the migration role) get them with:
+--   GRANT EXECUTE ON FUNCTION guard.add_reference(text, regclass, name, regclass, name, text, text,
+--     boolean, boolean, boolean, boolean, name, name), guard.drop_reference(text, boolean),
+--     guard.validate_reference(text), guard.reference_register(guard.reference),
+--     guard.reference_unregister(text), guard.reference_mark_validated(text),
+--     guard.reference_truncate_guard() TO <role>;
+REVOKE ALL ON FUNCTION guard.add_reference(text, regclass, name, regclass, name, text, text, boolean, boolean,
+    boolean, boolean, name, name), guard.drop_reference(text, boolean), guard.validate_reference(text),
+    guard.reference_register(guard.reference), guard.reference_unregister(text),
+    guard.reference_mark_validated(text), guard.reference_truncate_guard(), guard.reference_on_sql_drop(),
+    guard.reference_on_rename() FROM PUBLIC;
 
 -- ==== end references ====

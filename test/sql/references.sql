@@ -200,6 +200,12 @@ CREATE ROLE rg_ref_owner;
 CREATE ROLE rg_ref_stranger;
 GRANT USAGE ON SCHEMA guard TO rg_ref_owner, rg_ref_stranger;
 GRANT CREATE ON SCHEMA public TO rg_ref_owner;
+-- Managing references is not for PUBLIC: both get EXECUTE on the functions that do it (the
+-- stranger too, to show that the functions themselves refuse it).
+GRANT EXECUTE ON FUNCTION guard.add_reference(text, regclass, name, regclass, name, text, text, boolean, boolean,
+    boolean, boolean, name, name), guard.drop_reference(text, boolean), guard.validate_reference(text),
+    guard.reference_register(guard.reference), guard.reference_unregister(text), guard.reference_mark_validated(text),
+    guard.reference_truncate_guard() TO rg_ref_owner, rg_ref_stranger;
 SET ROLE rg_ref_owner;
 CREATE TABLE owned_targets (id text PRIMARY KEY);
 CREATE TABLE owned_sources (id int PRIMARY KEY, refs text[]);
@@ -219,6 +225,10 @@ SELECT count(*) AS owned_references FROM guard.reference WHERE source_table = 'o
 DROP TABLE owned_sources, owned_targets;
 RESET ROLE;
 REVOKE ALL ON SCHEMA guard FROM rg_ref_owner, rg_ref_stranger;
+REVOKE ALL ON FUNCTION guard.add_reference(text, regclass, name, regclass, name, text, text, boolean, boolean,
+    boolean, boolean, name, name), guard.drop_reference(text, boolean), guard.validate_reference(text),
+    guard.reference_register(guard.reference), guard.reference_unregister(text), guard.reference_mark_validated(text),
+    guard.reference_truncate_guard() FROM rg_ref_owner, rg_ref_stranger;
 REVOKE CREATE ON SCHEMA public FROM rg_ref_owner;
 DROP ROLE rg_ref_owner, rg_ref_stranger;
 

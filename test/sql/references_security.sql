@@ -88,8 +88,52 @@ RESET ROLE;
 -- The owner (row security does not apply) still sees both.
 DELETE FROM sec_target WHERE id = 'c';
 
+-- Marking a reference validated is for the owner of the referencing table only (as VALIDATE
+-- CONSTRAINT): not for PUBLIC, and refused to a non-owner even with EXECUTE granted (the
+-- reference's triggers prove nothing: every enforced reference has them).
+CREATE TABLE sec_nv_target (id text PRIMARY KEY);
+CREATE TABLE sec_nv_source (id text PRIMARY KEY, refs text[]);
+CREATE INDEX sec_nv_source_refs ON sec_nv_source USING gin (refs);
+INSERT INTO sec_nv_source VALUES ('n1', '{missing}');
+SELECT guard.add_reference('sec_nv', 'sec_nv_source', 'refs', 'sec_nv_target', not_valid => true);
+GRANT USAGE ON SCHEMA guard TO rg_sec_user;
+SET SESSION AUTHORIZATION rg_sec_user;
+SELECT guard.reference_mark_validated('sec_nv');
+RESET SESSION AUTHORIZATION;
+GRANT EXECUTE ON FUNCTION guard.reference_mark_validated(text) TO rg_sec_user;
+SET SESSION AUTHORIZATION rg_sec_user;
+SELECT guard.reference_mark_validated('sec_nv');
+RESET SESSION AUTHORIZATION;
+SELECT name, validated FROM guard.references WHERE name = 'sec_nv';
+REVOKE EXECUTE ON FUNCTION guard.reference_mark_validated(text) FROM rg_sec_user;
+-- Neither are the other SECURITY DEFINER catalog helpers.
+SET SESSION AUTHORIZATION rg_sec_user;
+SELECT guard.reference_unregister('sec_nv');
+SELECT guard.reference_register((SELECT r FROM guard.reference r WHERE name = 'sec_nv'));
+RESET SESSION AUTHORIZATION;
+
+-- The truncate guard runs as its owner: attached to a table of one's own it must not tell
+-- whether a table one cannot read (sec_nv_source) holds elements. Not for PUBLIC, and refused
+-- on a table that is not the reference's target even with EXECUTE granted.
+SET SESSION AUTHORIZATION rg_sec_user;
+CREATE TABLE sec_evil.probe (id int);
+CREATE TRIGGER sec_nv_on_truncate BEFORE TRUNCATE ON sec_evil.probe
+  FOR EACH STATEMENT EXECUTE FUNCTION guard.reference_truncate_guard('sec_nv');
+TRUNCATE sec_evil.probe;
+RESET SESSION AUTHORIZATION;
+GRANT EXECUTE ON FUNCTION guard.reference_truncate_guard() TO rg_sec_user;
+SET SESSION AUTHORIZATION rg_sec_user;
+CREATE TRIGGER sec_nv_on_truncate BEFORE TRUNCATE ON sec_evil.probe
+  FOR EACH STATEMENT EXECUTE FUNCTION guard.reference_truncate_guard('sec_nv');
+TRUNCATE sec_evil.probe;
+RESET SESSION AUTHORIZATION;
+REVOKE EXECUTE ON FUNCTION guard.reference_truncate_guard() FROM rg_sec_user;
+-- The reference's own guard still works.
+TRUNCATE sec_nv_target;
+REVOKE USAGE ON SCHEMA guard FROM rg_sec_user;
+
 SET client_min_messages = warning;
 DROP EXTENSION registry_guard CASCADE;
-DROP TABLE sec_source, sec_target;
+DROP TABLE sec_source, sec_target, sec_nv_source, sec_nv_target;
 DROP SCHEMA sec_evil CASCADE;
 DROP ROLE rg_sec_user;
