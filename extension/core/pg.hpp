@@ -59,5 +59,8 @@ extern "C" {
 #include "utils/inval.h"
 #include "utils/syscache.h"
 #include "utils/varlena.h"
+/* seal boundary */
+#include "access/transam.h"
+#include "utils/xid8.h"
 }
 

@@ -301,6 +301,11 @@ CREATE FUNCTION audit.version_text(l audit.version_log, c audit.change_context) 
     SELECT $1::text OPERATOR(pg_catalog.||) coalesce($2::text, '')
 $$;
 
+-- The next transaction id to be assigned (without assigning one): the seal boundary's clock.
+CREATE FUNCTION audit.next_xact_id() RETURNS xid8
+    LANGUAGE c VOLATILE STRICT AS 'MODULE_PATHNAME', 'rg_audit_next_xact_id';
+REVOKE ALL ON FUNCTION audit.next_xact_id() FROM PUBLIC;
+
 -- Seals new versions into the chain: hash(n) = sha256(hash(n-1) || version_text(n)). Only
 -- versions whose transactions have all ended are sealed (ids are handed out before commit,
 -- so a lower id can still commit later); when other transactions are running it records a
@@ -310,8 +315,8 @@ CREATE FUNCTION audit.seal() RETURNS bigint
 DECLARE
     last_id bigint;
     called boolean;
+    next_xid xid8;
     snap pg_snapshot;
-    own xid8;
     boundary bigint;
     through bigint;
     prev bytea;
@@ -319,19 +324,30 @@ DECLARE
     n bigint := 0;
 BEGIN
     LOCK TABLE audit.seal IN EXCLUSIVE MODE;  -- one sealer at a time; readers are not blocked
+    -- The boundary: no running transaction can still insert a version at or below it.
+    -- 1. last_id: the highest id handed out so far.
+    -- 2. next_xid, read after it: a transaction takes ids only once it has a transaction id
+    --    (it has written the audited row, and nextval() assigns one anyway), so every
+    --    transaction that holds an id <= last_id has an xid < next_xid. Later transactions
+    --    get ids > last_id.
+    -- 3. last_id is sealable once every xid < next_xid has ended: pg_snapshot_xmin (the oldest
+    --    xid still running, the caller's own included) has reached next_xid. Not the
+    --    snapshot's xmax and xip: xmax is the last *completed* xid + 1, and a running
+    --    transaction whose xid is at or above it is not listed in pg_snapshot_xip (a later
+    --    xid that took an earlier id and is still open when an earlier one commits).
+    -- When that does not hold yet, (last_id, next_xid) is kept as a watermark and sealed by a
+    -- later call that finds its condition met (seal() every few seconds, as registry-sync
+    -- serve does, seals every version within a call or two of its transaction's end).
     SELECT s.last_value, s.is_called INTO last_id, called FROM audit.record_version_id_seq s;
     IF NOT called THEN last_id := 0; END IF;
-    -- Taken after reading the sequence: every id <= last_id belongs to a transaction that has
-    -- ended or is listed in this snapshot (the trigger has an xid before it takes ids).
-    snap := pg_catalog.pg_current_snapshot();
-    own := pg_catalog.pg_current_xact_id_if_assigned();
-    IF own IS NULL AND NOT EXISTS (SELECT FROM pg_catalog.pg_snapshot_xip(snap)) THEN
+    next_xid := audit.next_xact_id();
+    snap := pg_catalog.pg_current_snapshot();  -- taken after next_xid was read
+    IF pg_catalog.pg_snapshot_xmin(snap) OPERATOR(pg_catalog.>=) next_xid THEN
         boundary := last_id;
     ELSE
         SELECT max(w.through_id) INTO boundary FROM audit.seal_watermark w
-         WHERE w.wait_xmax OPERATOR(pg_catalog.<=) pg_catalog.pg_snapshot_xmin(snap)
-           AND (own IS NULL OR w.wait_xmax OPERATOR(pg_catalog.<=) own);
-        INSERT INTO audit.seal_watermark(through_id, wait_xmax) VALUES (last_id, pg_catalog.pg_snapshot_xmax(snap));
+         WHERE w.wait_xmax OPERATOR(pg_catalog.<=) pg_catalog.pg_snapshot_xmin(snap);
+        INSERT INTO audit.seal_watermark(through_id, wait_xmax) VALUES (last_id, next_xid);
     END IF;
     DELETE FROM audit.seal_watermark w WHERE w.through_id <= coalesce(boundary, 0);
 
