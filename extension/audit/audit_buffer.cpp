@@ -1,7 +1,15 @@
 // The statement buffer of the audit trail: versions collected by the row trigger are written
 // to audit.version_log in bulk (table_multi_insert + index inserts, as COPY does) when the
-// statement ends (ExecutorFinish), before the next one starts, when the buffer is full and
-// at commit. Buffered versions of an aborted (sub)transaction are discarded, never written.
+// statement ends (ExecutorFinish, or ExecutorEnd for the statement during which the library
+// was loaded), before the next one starts, when the buffer is full and at commit. Buffered
+// versions of an aborted (sub)transaction are discarded, never written.
+//
+// A version belongs to the subtransaction that buffered it: it is written only while that
+// subtransaction (or one of its committed children) is current. Written from inside a later
+// subtransaction, its row would carry that subtransaction's xid and vanish with its rollback
+// (an EXCEPTION block of a function or of an AFTER trigger) although the outer transaction,
+// whose change it records, commits. Versions of ancestors stay buffered until control is
+// back in them (at the latest at commit).
 // Also: the catalog lookups of the extension's own objects and the invalidation hooks.
 #include "audit/audit.hpp"
 #include "core/pg_guard.hpp"
@@ -24,6 +32,10 @@ MemoryContext buffer_mcxt = nullptr;  // child of TopTransactionContext
 Buffered *buffer = nullptr;
 int buffered = 0, capacity = 0;
 Size buffered_bytes = 0;
+// The first `held` entries belong to subtransactions enclosing the one current at the last
+// flush (kept, not written): buffer_add() counts only the entries after them.
+int held = 0;
+Size held_bytes = 0;
 bool flushing = false;
 
 Catalog cat;
@@ -31,6 +43,7 @@ bool cat_valid = false;
 
 ExecutorStart_hook_type prev_executor_start = nullptr;
 ExecutorFinish_hook_type prev_executor_finish = nullptr;
+ExecutorEnd_hook_type prev_executor_end = nullptr;
 ProcessUtility_hook_type prev_process_utility = nullptr;
 
 Oid enum_label(Oid type, const char *label) {
@@ -47,11 +60,21 @@ Oid audit_relation(Oid schema, const char *name) {
   return oid;
 }
 
+Size version_bytes(const PendingVersion &v) {
+  return (v.image ? VARSIZE(v.image) : 0) + (v.old_delta ? VARSIZE(v.old_delta) : 0);
+}
+
+// Drops the versions of subtransaction from_subid and of its children (higher ids): with it
+// still open, every subtransaction started after it is its descendant.
 void discard(SubTransactionId from_subid) {
   int kept = 0;
   for (int i = 0; i < buffered; i++)
     if (buffer[i].subid < from_subid) buffer[kept++] = buffer[i];
   buffered = kept;
+  buffered_bytes = 0;
+  for (int i = 0; i < buffered; i++) buffered_bytes += version_bytes(buffer[i].v);
+  held = Min(held, buffered);
+  held_bytes = Min(held_bytes, buffered_bytes);
 }
 
 void reset_buffer() {
@@ -60,6 +83,8 @@ void reset_buffer() {
   buffer = nullptr;
   buffered = capacity = 0;
   buffered_bytes = 0;
+  held = 0;
+  held_bytes = 0;
   flushing = false;
 }
 
@@ -71,12 +96,13 @@ int by_record_id(const void *a, const void *b) {
   return memcmp(x.record_id.data, y.record_id.data, UUID_LEN);
 }
 
-void write_batch(Relation rel, ResultRelInfo *rri, EState *estate, TupleTableSlot **slots, int n, int first) {
+// Writes the n versions at `batch` (pointers into the buffer).
+void write_batch(Relation rel, ResultRelInfo *rri, EState *estate, TupleTableSlot **slots, int n, Buffered *batch) {
   const Catalog &c = catalog();
   TimestampTz ts = GetCurrentTransactionStartTimestamp();  // supa_audit's default now()
   int64 txid = static_cast<int64>(U64FromFullTransactionId(GetTopFullTransactionId()));
   for (int i = 0; i < n; i++) {
-    const PendingVersion &v = buffer[first + i].v;
+    const PendingVersion &v = batch[i].v;
     TupleTableSlot *slot = slots[i];
     ExecClearTuple(slot);
     Datum *values = slot->tts_values;
@@ -106,7 +132,7 @@ void write_batch(Relation rel, ResultRelInfo *rri, EState *estate, TupleTableSlo
   // the (random-uuid) record_id index instead of a cold page each.
   int *order = static_cast<int *>(palloc(sizeof(int) * n));
   for (int i = 0; i < n; i++) order[i] = i;
-  sort_base = buffer + first;
+  sort_base = batch;
   qsort(order, n, sizeof(int), by_record_id);
   for (int k = 0; k < n; k++) {
     ResetPerTupleExprContext(estate);
@@ -129,6 +155,14 @@ void executor_finish(QueryDesc *qd) {
   // The statement's AFTER ROW triggers have all fired (AfterTriggerEndQuery) by now.
   buffer_flush();
   statement_generation++;
+}
+
+// Only needed for the statement during which the library was loaded (by its first audited
+// trigger call): ExecutorFinish had already been entered without our hook. Otherwise a no-op.
+void executor_end(QueryDesc *qd) {
+  buffer_flush();
+  if (prev_executor_end) prev_executor_end(qd);
+  else standard_ExecutorEnd(qd);
 }
 
 void process_utility(PlannedStmt *pstmt, const char *query, bool read_only_tree, ProcessUtilityContext context,
@@ -154,9 +188,15 @@ void xact_callback(XactEvent event, void *) {
       break;
     case XACT_EVENT_COMMIT:
     case XACT_EVENT_PARALLEL_COMMIT:
-    case XACT_EVENT_PREPARE:
       reset_buffer();
       contexts_at_xact_end(true);
+      sweep_relations();
+      break;
+    case XACT_EVENT_PREPARE:
+      // Not committed yet: COMMIT PREPARED or ROLLBACK PREPARED decides (possibly in another
+      // session), so the contexts this transaction inserted are not reused from the cache.
+      reset_buffer();
+      contexts_at_xact_end(false);
       sweep_relations();
       break;
     case XACT_EVENT_ABORT:
@@ -170,6 +210,10 @@ void xact_callback(XactEvent event, void *) {
 }
 
 void subxact_callback(SubXactEvent event, SubTransactionId my_subid, SubTransactionId, void *) {
+  // Another subtransaction is current now: which buffered versions are its own is worked out
+  // again at the next flush.
+  held = 0;
+  held_bytes = 0;
   if (event == SUBXACT_EVENT_ABORT_SUB) {
     discard(my_subid);  // its versions and those of its children (higher ids)
     flushing = false;
@@ -235,11 +279,33 @@ void buffer_add(const PendingVersion &v) {
     buffered_bytes += VARSIZE(v.old_delta);
   }
   buffered++;
-  if (buffered >= kBatch * 8 || buffered_bytes >= kMaxBufferBytes) buffer_flush();
+  if (buffered - held >= kBatch * 8 || buffered_bytes - held_bytes >= kMaxBufferBytes) buffer_flush();
 }
 
 void buffer_flush() {
-  if (buffered == 0 || flushing || !IsTransactionState()) return;
+  if (buffered == held || flushing || !IsTransactionState()) return;
+  // This subtransaction's versions (and those of its committed children) come after the ones
+  // of enclosing subtransactions: move them to the end, in their order, and write only them.
+  SubTransactionId current = GetCurrentSubTransactionId();
+  int first_mine = 0;
+  {
+    int n_theirs = 0;
+    for (int i = 0; i < buffered; i++)
+      if (buffer[i].subid < current) n_theirs++;
+    if (n_theirs == buffered) {
+      held = buffered;
+      held_bytes = buffered_bytes;
+      return;
+    }
+    if (n_theirs > 0) {
+      Buffered *sorted = static_cast<Buffered *>(MemoryContextAlloc(buffer_mcxt, sizeof(Buffered) * capacity));
+      int a = 0, b = n_theirs;
+      for (int i = 0; i < buffered; i++) sorted[buffer[i].subid < current ? a++ : b++] = buffer[i];
+      pfree(buffer);
+      buffer = sorted;
+    }
+    first_mine = n_theirs;
+  }
   flushing = true;
   const Catalog &c = catalog();
   Relation rel = table_open(c.version_log, RowExclusiveLock);
@@ -253,25 +319,30 @@ void buffer_flush() {
   InitResultRelInfo(rri, rel, 1, nullptr, 0);
   ExecOpenIndices(rri, false);
   EState *estate = CreateExecutorState();
-  int nslots = Min(buffered, kBatch);
+  int nslots = Min(buffered - first_mine, kBatch);
   TupleTableSlot **slots = static_cast<TupleTableSlot **>(palloc(sizeof(TupleTableSlot *) * nslots));
   for (int i = 0; i < nslots; i++) slots[i] = table_slot_create(rel, nullptr);
-  for (int first = 0; first < buffered; first += kBatch) {
+  for (int first = first_mine; first < buffered; first += kBatch) {
     int n = Min(kBatch, buffered - first);
-    write_batch(rel, rri, estate, slots, n, first);
+    write_batch(rel, rri, estate, slots, n, buffer + first);
   }
   for (int i = 0; i < nslots; i++) ExecDropSingleTupleTableSlot(slots[i]);
   pfree(slots);
   ExecCloseIndices(rri);
   FreeExecutorState(estate);
   table_close(rel, NoLock);
-  buffered = 0;
+  buffered = first_mine;
   buffered_bytes = 0;
-  if (buffer_mcxt) {
+  for (int i = 0; i < buffered; i++) buffered_bytes += version_bytes(buffer[i].v);
+  held = buffered;
+  held_bytes = buffered_bytes;
+  if (buffered == 0 && buffer_mcxt) {
     MemoryContextReset(buffer_mcxt);  // the row images and the array
     buffer = nullptr;
     capacity = 0;
   }
+  // Otherwise the written versions' images stay allocated until the enclosing
+  // subtransaction's versions are written too (or the transaction ends).
   flushing = false;
 }
 
@@ -280,6 +351,8 @@ void init() {
   ExecutorStart_hook = executor_start;
   prev_executor_finish = ExecutorFinish_hook;
   ExecutorFinish_hook = executor_finish;
+  prev_executor_end = ExecutorEnd_hook;
+  ExecutorEnd_hook = executor_end;
   prev_process_utility = ProcessUtility_hook;
   ProcessUtility_hook = process_utility;
   RegisterXactCallback(xact_callback, nullptr);
