@@ -4,6 +4,7 @@
 // point to it, so a 100k-row UPDATE stores its actor once.
 #include "audit/audit.hpp"
 #include "core/pg_guard.hpp"
+#include "rls/rls_claims.hpp"
 
 namespace rg::audit {
 
@@ -23,6 +24,7 @@ struct ContextEntry {
 HTAB *contexts = nullptr;
 MemoryContext contexts_mcxt = nullptr;  // owns the table and the fingerprint strings
 SPIPlanPtr insert_plan = nullptr;
+SPIPlanPtr insert_plan_010 = nullptr;  // a database still on 0.1.0: no claimed_attribution
 // Last answer, valid while no new statement can have changed the settings.
 Oid last_relid = InvalidOid;
 uint64 last_generation = 0;
@@ -35,17 +37,79 @@ const char *setting(const char *name) {
   return v ? v : "";
 }
 
-// A canonical UUID (8-4-4-4-12 hex digits); anything else is not a Supabase user id.
-bool is_uuid(const char *s) {
-  if (strlen(s) != 36) return false;
-  for (int i = 0; i < 36; i++) {
-    if (i == 8 || i == 13 || i == 18 || i == 23) {
-      if (s[i] != '-') return false;
-    } else if (!isxdigit(static_cast<unsigned char>(s[i]))) {
-      return false;
-    }
+Oid get_rel_owner_oid(Oid relid) {
+  Relation r = table_open(relid, AccessShareLock);
+  Oid owner = r->rd_rel->relowner;
+  table_close(r, AccessShareLock);
+  return owner;
+}
+
+// Attribution claims (registry_guard.actor, registry_guard.sync_run_id, application_name) are
+// settings anyone can SET: they are honoured only when the session user, the SET ROLE role and
+// the current user are all trusted (none is an API role or a member of one, see
+// guard.api_roles()); a sync_run_id only when it names a running registry_sync.sync_runs row of
+// this session. What is not honoured goes into change_context.claimed_attribution instead.
+bool attribution_trusted() {
+  Oid roles[3] = {GetSessionUserId(), GetOuterUserId(), GetUserId()};
+  return rg::roles_trusted(roles, 3);
+}
+
+// Whether registry_guard.sync_run_id = run names a running sync run started by this backend.
+// Checked once per transaction and run id (the run's status changes between transactions).
+// Without registry_sync.sync_runs (the migrations did not run) no run can be named.
+LocalTransactionId run_checked_lxid = InvalidLocalTransactionId;
+int64 run_checked_id = 0;
+bool run_checked_ok = false;
+
+bool sync_run_running(int64 run) {
+  if (run_checked_lxid == MyProc->lxid && run_checked_id == run) return run_checked_ok;
+  bool ok = false;
+  Oid runs = RangeVarGetRelid(makeRangeVar(pstrdup("registry_sync"), pstrdup("sync_runs"), -1), NoLock, true);
+  if (OidIsValid(runs)) {
+    bool has_pid = get_attnum(runs, "backend_pid") != InvalidAttrNumber;
+    Oid save_uid;
+    int save_sec;
+    GetUserIdAndSecContext(&save_uid, &save_sec);
+    // As the audit tables' owner (the writer need not read registry_sync), path pinned.
+    SetUserIdAndSecContext(get_rel_owner_oid(catalog().change_context),
+                           save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_NOFORCE_RLS);
+    int guc_level = pin_search_path();
+    if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "registry_guard audit: SPI_connect failed");
+    Oid argtypes[1] = {INT8OID};
+    Datum args[1] = {Int64GetDatum(run)};
+    int rc = SPI_execute_with_args(
+        has_pid ? "SELECT 1 FROM registry_sync.sync_runs r WHERE r.id = $1 AND r.status = 'running' "
+                  "AND r.backend_pid = pg_catalog.pg_backend_pid()"
+                : "SELECT 1 FROM registry_sync.sync_runs r WHERE r.id = $1 AND r.status = 'running'",
+        1, argtypes, args, nullptr, true, 1);
+    if (rc != SPI_OK_SELECT) elog(ERROR, "registry_guard audit: reading registry_sync.sync_runs failed (%d)", rc);
+    ok = SPI_processed == 1;
+    SPI_finish();
+    unpin_search_path(guc_level);
+    SetUserIdAndSecContext(save_uid, save_sec);
   }
-  return true;
+  run_checked_lxid = MyProc->lxid;
+  run_checked_id = run;
+  run_checked_ok = ok;
+  return ok;
+}
+
+// The attribution settings as they are recorded: honoured ones in their columns, the others
+// (claimed) in claimed_attribution. Computed once per statement in context_id().
+struct Attribution {
+  const char *app, *actor, *run;                  // honoured ("" = none)
+  const char *claimed_app, *claimed_actor, *claimed_run;  // not honoured ("" = none)
+};
+
+Attribution attribution() {
+  const char *app = setting("application_name");
+  const char *actor = setting("registry_guard.actor");
+  const char *run = setting("registry_guard.sync_run_id");
+  if (app[0] == '\0' && actor[0] == '\0' && run[0] == '\0') return {"", "", "", "", "", ""};
+  if (!attribution_trusted()) return {"", "", "", app, actor, run};
+  if (run[0] != '\0' && !sync_run_running(strtoll(run, nullptr, 10)))  // validated by the GUC
+    return {app, actor, "", "", "", run};
+  return {app, actor, run, "", "", ""};
 }
 
 // claims->>key, or NULL.
@@ -83,7 +147,7 @@ Jsonb *parse_claims(const char *text, Relation rel) {
   return claims;
 }
 
-int64 insert_context(Relation rel) {
+int64 insert_context(Relation rel, const Attribution &who) {
   const char *claims_text = setting("request.jwt.claims");
   Jsonb *claims = parse_claims(claims_text, rel);
   // Legacy per-claim settings win, as in Supabase's auth.uid()/auth.role().
@@ -95,16 +159,12 @@ int64 insert_context(Relation rel) {
   char *sub = pick("request.jwt.claim.sub", "sub");
   char *role = pick("request.jwt.claim.role", "role");
   char *email = pick("request.jwt.claim.email", "email");
-  const char *app = setting("application_name");
-  const char *actor = setting("registry_guard.actor");
-  const char *run = setting("registry_guard.sync_run_id");
-
-  Oid argtypes[13] = {OIDOID, NAMEOID, NAMEOID, NAMEOID, NAMEOID, TEXTOID, TEXTOID,
-                      INT8OID, TEXTOID, TEXTOID, TEXTOID, JSONBOID, UUIDOID};
-  Datum args[13];
-  char nulls[14];
+  Oid argtypes[16] = {OIDOID, NAMEOID, NAMEOID, NAMEOID, NAMEOID, TEXTOID, TEXTOID, INT8OID,
+                      TEXTOID, TEXTOID, TEXTOID, JSONBOID, UUIDOID, TEXTOID, TEXTOID, TEXTOID};
+  Datum args[16];
+  char nulls[17];
   memset(nulls, ' ', sizeof nulls);
-  nulls[13] = '\0';
+  nulls[16] = '\0';
   args[0] = ObjectIdGetDatum(RelationGetRelid(rel));
   args[1] = DirectFunctionCall1(namein, CStringGetDatum(get_namespace_name(RelationGetNamespace(rel))));
   args[2] = DirectFunctionCall1(namein, CStringGetDatum(RelationGetRelationName(rel)));
@@ -114,25 +174,23 @@ int64 insert_context(Relation rel) {
     if (s && s[0] != '\0') args[i] = CStringGetTextDatum(s);
     else nulls[i] = 'n';
   };
-  text_or_null(5, app);
-  text_or_null(6, actor);
-  if (run[0] != '\0') args[7] = Int64GetDatum(strtoll(run, nullptr, 10));  // validated by the GUC
+  text_or_null(5, who.app);
+  text_or_null(6, who.actor);
+  if (who.run[0] != '\0') args[7] = Int64GetDatum(strtoll(who.run, nullptr, 10));  // validated by the GUC
   else nulls[7] = 'n';
+  text_or_null(13, who.claimed_actor);
+  text_or_null(14, who.claimed_run);
+  text_or_null(15, who.claimed_app);
   text_or_null(8, sub);
   text_or_null(9, role);
   text_or_null(10, email);
   if (claims) args[11] = JsonbPGetDatum(claims);
   else nulls[11] = 'n';
-  if (sub && is_uuid(sub)) args[12] = DirectFunctionCall1(uuid_in, CStringGetDatum(sub));
+  pg_uuid_t *uid = static_cast<pg_uuid_t *>(palloc(sizeof(pg_uuid_t)));
+  if (sub && rg::parse_uuid(sub, static_cast<int>(strlen(sub)), uid)) args[12] = UUIDPGetDatum(uid);
   else nulls[12] = 'n';  // service-role tokens and non-UUID subjects have no auth_uid
 
-  const Catalog &cat = catalog();
-  Oid owner;
-  {
-    Relation cr = table_open(cat.change_context, AccessShareLock);
-    owner = cr->rd_rel->relowner;
-    table_close(cr, AccessShareLock);
-  }
+  Oid owner = get_rel_owner_oid(catalog().change_context);
   Oid save_uid;
   int save_sec;
   GetUserIdAndSecContext(&save_uid, &save_sec);
@@ -141,7 +199,10 @@ int64 insert_context(Relation rel) {
   // Pinned at prepare and at every execution: the kept plan never depends on a caller's path.
   int guc_level = pin_search_path();
   if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "registry_guard audit: SPI_connect failed");
-  if (!insert_plan) {
+  // The library also serves databases still on 0.1.0 (until ALTER EXTENSION ... UPDATE): their
+  // change_context has no claimed_attribution, and claims are then not recorded at all.
+  bool has_claimed = get_attnum(catalog().change_context, "claimed_attribution") != InvalidAttrNumber;
+  if (!has_claimed && !insert_plan_010) {
     SPIPlanPtr p = SPI_prepare(
         "INSERT INTO audit.change_context(table_oid, table_schema, table_name, db_role, session_role, "
         "application_name, actor, sync_run_id, jwt_sub, jwt_role, jwt_email, jwt_claims, auth_uid) "
@@ -149,9 +210,22 @@ int64 insert_context(Relation rel) {
         13, argtypes);
     if (!p) elog(ERROR, "registry_guard audit: preparing the context insert failed");
     SPI_keepplan(p);
+    insert_plan_010 = p;
+  }
+  if (has_claimed && !insert_plan) {
+    SPIPlanPtr p = SPI_prepare(
+        "INSERT INTO audit.change_context(table_oid, table_schema, table_name, db_role, session_role, "
+        "application_name, actor, sync_run_id, jwt_sub, jwt_role, jwt_email, jwt_claims, auth_uid, "
+        "claimed_attribution) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
+        "NULLIF(pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object('actor', $14, "
+        "'sync_run_id', $15, 'application_name', $16)), '{}'::pg_catalog.jsonb)) RETURNING id",
+        16, argtypes);
+    if (!p) elog(ERROR, "registry_guard audit: preparing the context insert failed");
+    SPI_keepplan(p);
     insert_plan = p;
   }
-  int rc = SPI_execute_plan(insert_plan, args, nulls, false, 1);
+  int rc = SPI_execute_plan(has_claimed ? insert_plan : insert_plan_010, args, nulls, false, 1);
   if (rc != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
     elog(ERROR, "registry_guard audit: inserting into audit.change_context failed (%d)", rc);
   bool isnull;
@@ -182,12 +256,14 @@ int64 context_id(Relation rel) {
   }
   if (last_valid && last_relid == relid && last_generation == statement_generation) return last_id;
 
+  Attribution who = attribution();
   StringInfoData fp;
   initStringInfo(&fp);
-  appendStringInfo(&fp, "%u\x1f%u\x1f%s\x1f%s", GetUserId(), GetSessionUserId(), setting("application_name"),
-                   setting("registry_guard.actor"));
-  for (const char *name : {"registry_guard.sync_run_id", "request.jwt.claims", "request.jwt.claim.sub",
-                           "request.jwt.claim.role", "request.jwt.claim.email"})
+  // The outer (SET ROLE) user decides trust too; the attribution as recorded, not as set.
+  appendStringInfo(&fp, "%u\x1f%u\x1f%u\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s", GetUserId(), GetSessionUserId(),
+                   GetOuterUserId(), who.app, who.actor, who.run, who.claimed_app, who.claimed_actor, who.claimed_run);
+  for (const char *name : {"request.jwt.claims", "request.jwt.claim.sub", "request.jwt.claim.role",
+                           "request.jwt.claim.email"})
     appendStringInfo(&fp, "\x1f%s", setting(name));
   // Table names are part of the context: a rename must start a new one.
   appendStringInfo(&fp, "\x1f%s\x1f%s", get_namespace_name(RelationGetNamespace(rel)), RelationGetRelationName(rel));
@@ -199,7 +275,7 @@ int64 context_id(Relation rel) {
   key.fingerprint = hash_bytes_extended(reinterpret_cast<const unsigned char *>(fp.data), fp.len, 0);
   ContextEntry *e = static_cast<ContextEntry *>(hash_search(contexts, &key, HASH_FIND, nullptr));
   if (!e || strcmp(e->text, fp.data) != 0) {
-    int64 id = insert_context(rel);
+    int64 id = insert_context(rel, who);
     if (hash_get_num_entries(contexts) > 10000) {  // bounded: long-lived backends, many tokens
       // Pending entries are forgotten too: harmless, they are re-inserted only if used again.
       forget_contexts();

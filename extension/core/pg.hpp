@@ -53,6 +53,7 @@ extern "C" {
 #include "utils/numeric.h"
 #include "executor/executor.h"
 #include "nodes/makefuncs.h"
+#include "storage/proc.h"
 #include "tcop/utility.h"
 #include "utils/fmgroids.h"
 #include "utils/hsearch.h"

@@ -52,8 +52,10 @@ int hexval(char c) {
   return -1;
 }
 
+}  // namespace
+
 // Canonical 8-4-4-4-12 or 32 hex digits; anything else is not a UUID (-> uid NULL).
-bool parse_uuid(const char *s, int len, pg_uuid_t *out) {
+bool rg::parse_uuid(const char *s, int len, pg_uuid_t *out) {
   const bool dashed = len == 36;
   if (!dashed && len != 32) return false;
   int byte = 0;
@@ -70,6 +72,8 @@ bool parse_uuid(const char *s, int len, pg_uuid_t *out) {
   }
   return byte == UUID_LEN;
 }
+
+namespace {
 
 // A claim value as text: strings as is, numbers and booleans in JSON notation, objects and
 // arrays as JSON text, JSON null as nullptr. Allocates in CurrentMemoryContext; may ereport.
@@ -161,20 +165,8 @@ text *claim_text(Jsonb *claims, const char *path) {
 // is_member_of_role_nosuper). The outer user counts so that an API request cannot pick a tenant
 // through a SECURITY DEFINER function owned by a trusted role.
 bool trusted_role(Oid user, Oid outer) {
-  char *copy = pstrdup(rg::api_roles_setting());
-  List *names = NIL;
-  if (!SplitIdentifierString(copy, ',', &names)) return false;  // unreadable list: trust nobody
-  bool trusted = true;
-  ListCell *lc;
-  foreach (lc, names) {
-    Oid role = get_role_oid(static_cast<const char *>(lfirst(lc)), true);
-    if (OidIsValid(role) && (role == user || role == outer || is_member_of_role_nosuper(user, role) ||
-                             is_member_of_role_nosuper(outer, role))) {
-      trusted = false;
-      break;
-    }
-  }
-  return trusted;
+  Oid roles[2] = {user, outer};
+  return rg::roles_trusted(roles, 2);
 }
 
 // Recomputes `state` for the current settings and role. C-only: runs inside rg::pg.
@@ -197,7 +189,7 @@ void resolve(Oid user, Oid outer) {
 
   const char *legacy_sub = rg::jwt_claim_sub_setting();
   text *sub = legacy_sub != nullptr ? cstring_to_text(legacy_sub) : claim_text(claims, "sub");
-  if (sub != nullptr) state.has_uid = parse_uuid(VARDATA_ANY(sub), static_cast<int>(VARSIZE_ANY_EXHDR(sub)), &state.uid);
+  if (sub != nullptr) state.has_uid = rg::parse_uuid(VARDATA_ANY(sub), static_cast<int>(VARSIZE_ANY_EXHDR(sub)), &state.uid);
   const char *legacy_role = rg::jwt_claim_role_setting();
   state.role = legacy_role != nullptr ? cstring_to_text(legacy_role) : claim_text(claims, "role");
   const char *legacy_email = rg::jwt_claim_email_setting();
@@ -220,6 +212,24 @@ void resolve(Oid user, Oid outer) {
 }  // namespace
 
 namespace rg {
+
+bool roles_trusted(const Oid *roles, int n) {
+  char *copy = pstrdup(rg::api_roles_setting());
+  List *names = NIL;
+  if (!SplitIdentifierString(copy, ',', &names)) return false;  // unreadable list: trust nobody
+  bool trusted = true;
+  ListCell *lc;
+  foreach (lc, names) {
+    Oid role = get_role_oid(static_cast<const char *>(lfirst(lc)), true);
+    if (!OidIsValid(role)) continue;
+    for (int i = 0; i < n && trusted; ++i)
+      if (roles[i] == role || is_member_of_role_nosuper(roles[i], role)) trusted = false;
+    if (!trusted) break;
+  }
+  list_free(names);
+  pfree(copy);
+  return trusted;
+}
 
 const RequestClaims &request_claims() {
   Oid user = GetUserId();

@@ -22,6 +22,15 @@ struct RequestClaims {
 // Throws PgError when request.jwt.claims is set but is not a JSON object.
 const RequestClaims &request_claims();
 
+// C-style (may ereport; call inside rg::pg or from C code): true when none of `roles` is one of
+// registry_guard.api_roles or a member of one (superusers are members only when granted). An
+// unreadable api_roles list trusts nobody.
+bool roles_trusted(const Oid *roles, int n);
+
+// The one UUID parser of the extension (JWT sub -> guard.uid() and the audit trail's auth_uid):
+// canonical 8-4-4-4-12 or 32 hex digits; anything else is not a UUID (-> NULL, not an error).
+bool parse_uuid(const char *s, int len, pg_uuid_t *out);
+
 // Registers the catalog invalidation callbacks (role membership decides trust). Call in _PG_init.
 void rls_claims_init();
 

@@ -24,7 +24,12 @@ CREATE TABLE audit.change_context(
     jwt_role         text,
     jwt_email        text,
     jwt_claims       jsonb,
-    auth_uid         uuid
+    auth_uid         uuid,
+    -- Attribution settings that were set but not honoured: from API roles (guard.api_roles() or
+    -- their members, as session, SET ROLE or current role) registry_guard.actor,
+    -- registry_guard.sync_run_id and application_name; from trusted roles a sync_run_id that
+    -- names no running registry_sync.sync_runs row of the session. NULL when none.
+    claimed_attribution jsonb
 );
 CREATE INDEX change_context_table ON audit.change_context(table_schema, table_name);
 
@@ -103,7 +108,7 @@ BEGIN
      WHERE (n.nspname, f.proname, t.typname) IN (('auth', 'uid', 'uuid'), ('auth', 'role', 'text'))
        AND f.pronargs = 0;
     EXECUTE pg_catalog.format($view$
-        CREATE VIEW audit.record_version AS
+        CREATE OR REPLACE VIEW audit.record_version AS
         SELECT l.id,
                l.record_id,
                l.old_record_id,
@@ -128,7 +133,8 @@ BEGIN
                c.jwt_sub,
                c.jwt_role,
                c.jwt_email,
-               c.jwt_claims
+               c.jwt_claims,
+               c.claimed_attribution
           FROM audit.version_log l
           JOIN audit.change_context c ON c.id = l.context_id
     $view$, CASE WHEN supabase THEN 'c.auth_uid, c.jwt_role AS auth_role,' ELSE '' END);
@@ -298,7 +304,14 @@ $do$;
 CREATE FUNCTION audit.version_text(l audit.version_log, c audit.change_context) RETURNS text
     LANGUAGE sql STABLE SET search_path = '' SET "TimeZone" = 'UTC' SET "DateStyle" = 'ISO, YMD'
     SET "IntervalStyle" = 'postgres' SET extra_float_digits = '1' AS $$
-    SELECT $1::text OPERATOR(pg_catalog.||) coalesce($2::text, '')
+    -- Context columns added after 0.1.0 (claimed_attribution) are hashed only when set, so
+    -- that the versions sealed before they existed keep their hashes.
+    SELECT $1::text OPERATOR(pg_catalog.||)
+           CASE WHEN ($2).id IS NULL THEN ''
+                WHEN ($2).claimed_attribution IS NOT NULL THEN $2::text
+                ELSE ROW(($2).id, ($2).table_oid, ($2).table_schema, ($2).table_name, ($2).db_role,
+                         ($2).session_role, ($2).application_name, ($2).actor, ($2).sync_run_id, ($2).jwt_sub,
+                         ($2).jwt_role, ($2).jwt_email, ($2).jwt_claims, ($2).auth_uid)::text END
 $$;
 
 -- The next transaction id to be assigned (without assigning one): the seal boundary's clock.
