@@ -236,10 +236,33 @@ RG_FUNCTION(rg_reference_check_row) {
   require_trigger_relation(m, td->tg_trigger, td->tg_relation, true);
   const bool is_update = TRIGGER_FIRED_BY_UPDATE(td->tg_event);
   TupleTableSlot *slot = is_update ? td->tg_newslot : td->tg_trigslot;
+  TupleTableSlot *latest = nullptr;  // the row's final version, when `slot` is an earlier one
   bool skip = rg::pg([&] {
-    // A row since deleted or updated again in this transaction is checked by its later event
-    // (or not at all): a deferred check must see the final version, as native FKs do.
-    if (!table_tuple_satisfies_snapshot(td->tg_relation, slot, SnapshotSelf)) return true;
+    // A deferred check must see the final version of the row, as native FKs do. A row since
+    // updated again in this transaction is checked in its latest version here: the later
+    // UPDATE may not have queued a check of its own (it did not touch the array column: the
+    // trigger fires on UPDATE OF it only), which native RI covers by re-checking any UPDATE
+    // of a row the transaction inserted (RI_FKey_fk_upd_check_required). Following the update
+    // chain checks the same final versions. A row since deleted (or moved to another
+    // partition, where its INSERT is checked) needs no check.
+    if (!table_tuple_satisfies_snapshot(td->tg_relation, slot, SnapshotSelf)) {
+      ItemPointerData tid = slot->tts_tid;
+      TableScanDesc scan = table_beginscan_tid(td->tg_relation, SnapshotSelf);
+      table_tuple_get_latest_tid(scan, &tid);
+      table_endscan(scan);
+      if (ItemPointerEquals(&tid, &slot->tts_tid)) return true;  // deleted: no later version
+      TupleTableSlot *fetched = table_slot_create(td->tg_relation, nullptr);
+      bool found = table_tuple_fetch_row_version(td->tg_relation, &tid, SnapshotSelf, fetched);
+      if (found) {
+        // A copy that holds no buffer pin (the check below may fail).
+        latest = MakeSingleTupleTableSlot(RelationGetDescr(td->tg_relation), &TTSOpsHeapTuple);
+        ExecCopySlot(latest, fetched);
+      }
+      ExecDropSingleTupleTableSlot(fetched);
+      if (!found) return true;
+      slot = latest;
+      return false;  // a later version: check it whatever changed
+    }
     if (!is_update) return false;
     TupleTableSlot *old = td->tg_trigslot;
     for (AttrNumber a : {m.source_attnum, m.tenant_attnum}) {
@@ -258,5 +281,6 @@ RG_FUNCTION(rg_reference_check_row) {
   Collector c(m, verified_keys(m), CurrentMemoryContext);
   c.add_row(row);
   check_collected(m, c, "row");
+  if (latest != nullptr) rg::pg([&] { ExecDropSingleTupleTableSlot(latest); });
   return PointerGetDatum(nullptr);
 }
