@@ -56,7 +56,8 @@ Oid audit_relation(Oid schema, const char *name) {
   Oid oid = get_relname_relid(name, schema);
   if (!OidIsValid(oid))
     ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE), errmsg("registry_guard audit: audit.%s is missing", name),
-                    errhint("Reinstall the extension: DROP EXTENSION registry_guard; CREATE EXTENSION registry_guard;")));
+                    errhint("Restore the table from a backup (pg_dump includes the audit tables). Do not reinstall "
+                            "the extension: DROP EXTENSION would destroy the audit trail.")));
   return oid;
 }
 

@@ -147,7 +147,81 @@ Jsonb *parse_claims(const char *text, Relation rel) {
   return claims;
 }
 
-int64 insert_context(Relation rel, const Attribution &who) {
+// Supabase's auth.uid() and auth.role() (supa_audit's auth_uid / auth_role defaults call them):
+// where both exist, the context records what they return, evaluated once per statement as the
+// audit tables' owner (as supa_audit's SECURITY DEFINER trigger does). auth.uid() casts the
+// sub to uuid and fails on anything else: a sub that is set but not a UUID gives NULL without
+// calling it.
+struct AuthValues {
+  bool present;  // auth.uid() and auth.role() exist
+  bool has_uid;
+  pg_uuid_t uid;
+  char *role;    // nullptr = NULL
+};
+uint64 auth_generation = 0;
+AuthValues auth_cached{};
+
+Oid auth_function(Oid nsp, const char *name, Oid rettype) {
+  oidvector *none = buildoidvector(nullptr, 0);
+  Oid fn = GetSysCacheOid3(PROCNAMEARGSNSP, Anum_pg_proc_oid, CStringGetDatum(name), PointerGetDatum(none),
+                           ObjectIdGetDatum(nsp));
+  return OidIsValid(fn) && get_func_rettype(fn) == rettype ? fn : InvalidOid;
+}
+
+Datum call_auth_function(Oid fn, bool *isnull) {
+  FmgrInfo flinfo;
+  fmgr_info(fn, &flinfo);
+  LOCAL_FCINFO(fcinfo, 0);
+  InitFunctionCallInfoData(*fcinfo, &flinfo, 0, InvalidOid, nullptr, nullptr);
+  Datum d = FunctionCallInvoke(fcinfo);
+  *isnull = fcinfo->isnull;
+  return d;
+}
+
+const char *subject_setting(Relation rel) {
+  const char *legacy = setting("request.jwt.claim.sub");
+  if (legacy[0] != '\0') return legacy;
+  Jsonb *claims = parse_claims(setting("request.jwt.claims"), rel);
+  return claims ? claim_text(claims, "sub") : nullptr;
+}
+
+const AuthValues &auth_values(Relation rel) {
+  if (auth_generation == statement_generation) return auth_cached;
+  AuthValues v{};
+  Oid nsp = get_namespace_oid("auth", true);
+  Oid uid_fn = OidIsValid(nsp) ? auth_function(nsp, "uid", UUIDOID) : InvalidOid;
+  Oid role_fn = OidIsValid(nsp) ? auth_function(nsp, "role", TEXTOID) : InvalidOid;
+  if (OidIsValid(uid_fn) && OidIsValid(role_fn)) {
+    v.present = true;
+    const char *sub = subject_setting(rel);
+    pg_uuid_t parsed;
+    bool uid_callable = sub == nullptr || sub[0] == '\0' || rg::parse_uuid(sub, static_cast<int>(strlen(sub)), &parsed);
+    Oid save_uid;
+    int save_sec;
+    GetUserIdAndSecContext(&save_uid, &save_sec);
+    SetUserIdAndSecContext(get_rel_owner_oid(catalog().change_context),
+                           save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_NOFORCE_RLS);
+    int guc_level = pin_search_path();
+    bool isnull;
+    if (uid_callable) {
+      Datum d = call_auth_function(uid_fn, &isnull);
+      if (!isnull) {
+        v.has_uid = true;
+        memcpy(&v.uid, DatumGetUUIDP(d), sizeof(pg_uuid_t));
+      }
+    }
+    Datum r = call_auth_function(role_fn, &isnull);
+    if (!isnull) v.role = MemoryContextStrdup(TopMemoryContext, TextDatumGetCString(r));
+    unpin_search_path(guc_level);
+    SetUserIdAndSecContext(save_uid, save_sec);
+  }
+  if (auth_cached.role) pfree(auth_cached.role);
+  auth_cached = v;
+  auth_generation = statement_generation;
+  return auth_cached;
+}
+
+int64 insert_context(Relation rel, const Attribution &who, const AuthValues &auth) {
   const char *claims_text = setting("request.jwt.claims");
   Jsonb *claims = parse_claims(claims_text, rel);
   // Legacy per-claim settings win, as in Supabase's auth.uid()/auth.role().
@@ -157,7 +231,7 @@ int64 insert_context(Relation rel, const Attribution &who) {
     return claim_text(claims, key);
   };
   char *sub = pick("request.jwt.claim.sub", "sub");
-  char *role = pick("request.jwt.claim.role", "role");
+  char *role = auth.present ? auth.role : pick("request.jwt.claim.role", "role");
   char *email = pick("request.jwt.claim.email", "email");
   Oid argtypes[16] = {OIDOID, NAMEOID, NAMEOID, NAMEOID, NAMEOID, TEXTOID, TEXTOID, INT8OID,
                       TEXTOID, TEXTOID, TEXTOID, JSONBOID, UUIDOID, TEXTOID, TEXTOID, TEXTOID};
@@ -187,7 +261,11 @@ int64 insert_context(Relation rel, const Attribution &who) {
   if (claims) args[11] = JsonbPGetDatum(claims);
   else nulls[11] = 'n';
   pg_uuid_t *uid = static_cast<pg_uuid_t *>(palloc(sizeof(pg_uuid_t)));
-  if (sub && rg::parse_uuid(sub, static_cast<int>(strlen(sub)), uid)) args[12] = UUIDPGetDatum(uid);
+  if (auth.present) {
+    if (auth.has_uid) *uid = auth.uid;
+    if (auth.has_uid) args[12] = UUIDPGetDatum(uid);
+    else nulls[12] = 'n';
+  } else if (sub && rg::parse_uuid(sub, static_cast<int>(strlen(sub)), uid)) args[12] = UUIDPGetDatum(uid);
   else nulls[12] = 'n';  // service-role tokens and non-UUID subjects have no auth_uid
 
   Oid owner = get_rel_owner_oid(catalog().change_context);
@@ -257,6 +335,7 @@ int64 context_id(Relation rel) {
   if (last_valid && last_relid == relid && last_generation == statement_generation) return last_id;
 
   Attribution who = attribution();
+  const AuthValues &auth = auth_values(rel);
   StringInfoData fp;
   initStringInfo(&fp);
   // The outer (SET ROLE) user decides trust too; the attribution as recorded, not as set.
@@ -265,6 +344,11 @@ int64 context_id(Relation rel) {
   for (const char *name : {"request.jwt.claims", "request.jwt.claim.sub", "request.jwt.claim.role",
                            "request.jwt.claim.email"})
     appendStringInfo(&fp, "\x1f%s", setting(name));
+  if (auth.present) {  // what auth.uid() / auth.role() returned for this statement
+    appendStringInfo(&fp, "\x1f%s\x1f%s",
+                     auth.has_uid ? DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(&auth.uid))) : "",
+                     auth.role ? auth.role : "");
+  }
   // Table names are part of the context: a rename must start a new one.
   appendStringInfo(&fp, "\x1f%s\x1f%s", get_namespace_name(RelationGetNamespace(rel)), RelationGetRelationName(rel));
 
@@ -275,7 +359,7 @@ int64 context_id(Relation rel) {
   key.fingerprint = hash_bytes_extended(reinterpret_cast<const unsigned char *>(fp.data), fp.len, 0);
   ContextEntry *e = static_cast<ContextEntry *>(hash_search(contexts, &key, HASH_FIND, nullptr));
   if (!e || strcmp(e->text, fp.data) != 0) {
-    int64 id = insert_context(rel, who);
+    int64 id = insert_context(rel, who, auth);
     if (hash_get_num_entries(contexts) > 10000) {  // bounded: long-lived backends, many tokens
       // Pending entries are forgotten too: harmless, they are re-inserted only if used again.
       forget_contexts();

@@ -170,7 +170,8 @@ Oid catalog_owner() {
     Oid rel = get_relname_relid("reference", nsp);
     if (!OidIsValid(rel))
       ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE), errmsg("registry_guard: table guard.reference is missing"),
-                      errhint("Recreate the extension: DROP EXTENSION registry_guard CASCADE; CREATE EXTENSION registry_guard;")));
+                      errhint("Restore guard.reference from a backup (pg_dump includes its rows). Do not reinstall "
+                              "the extension: DROP EXTENSION would also destroy the audit trail.")));
     return rel_owner(rel);
   });
 }

@@ -82,3 +82,17 @@ SELECT count(*) AS relation_entries_left FROM pg_catalog.pg_backend_memory_conte
 DROP SCHEMA sec_evil CASCADE;
 DROP EXTENSION registry_guard CASCADE;
 DROP ROLE rg_sec_user;
+
+-- 7. A missing audit table is reported with a hint that keeps the audit data (restore it from a
+-- backup), never one to reinstall the extension (DROP EXTENSION destroys the trail).
+CREATE EXTENSION registry_guard;
+CREATE TABLE public.sec_h(id int PRIMARY KEY);
+SELECT audit.enable_tracking('public.sec_h');
+\c -
+BEGIN;
+ALTER EXTENSION registry_guard DROP TABLE audit.tracked_table;
+DROP TABLE audit.tracked_table;
+INSERT INTO public.sec_h VALUES (1);
+ROLLBACK;
+DROP TABLE public.sec_h;
+DROP EXTENSION registry_guard CASCADE;
