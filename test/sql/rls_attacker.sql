@@ -149,17 +149,18 @@ REVOKE EXECUTE ON FUNCTION public.admin_kpis() FROM PUBLIC;
 SELECT * FROM report ORDER BY object, finding;
 DROP FUNCTION public.all_kpis(), public.own_kpis(), public.admin_kpis();
 
--- 6. Settings the audit trusts. An API role that is not listed in registry_guard.api_roles
--- chooses its own tenant (app.client_id) and is trusted by the audit: always a finding.
+-- 6. Settings the audit trusts. authenticated writes an audited table.
+SELECT audit.enable_tracking('att.kpis');
+GRANT INSERT ON att.kpis TO authenticated;
+CREATE POLICY add_kpis ON att.kpis FOR INSERT TO authenticated WITH CHECK (true);
+-- An API role that registry_guard.api_roles does not list chooses its own tenant (app.client_id)
+-- and the audit counts it trusted: both are findings.
 SET registry_guard.api_roles = 'anon';
 SELECT * FROM report WHERE object LIKE 'role %' ORDER BY object, finding;
 RESET registry_guard.api_roles;
--- An API role that writes an audited table: the finding appears exactly when the audit records
--- what the role claims in registry_guard.actor / sync_run_id / application_name as trusted.
-SELECT audit.enable_tracking('att.kpis');
+-- Listed, the finding appears exactly when the audit records what the role claims in
+-- registry_guard.actor / sync_run_id / application_name as trusted.
 CREATE TEMP TABLE forged AS SELECT NULL::text AS actor, NULL::bigint AS sync_run_id, NULL::text AS app;
-GRANT INSERT ON att.kpis TO authenticated;
-CREATE POLICY add_kpis ON att.kpis FOR INSERT TO authenticated WITH CHECK (true);
 DO $$
 DECLARE
   refused boolean := false;
