@@ -166,3 +166,16 @@ TEST(HrPlan, DescribeNamesEveryKindOfChange) {
   EXPECT_NE(d.find("update p1 (row 1): name \"Ann\" -> \"Ann Lee\""), std::string::npos) << d;
   EXPECT_NE(d.find("deactivate p2 (gone from HR): status \"active\" -> \"inactive\""), std::string::npos) << d;
 }
+
+// The third (and every further) HR user mapping to an id already claimed by two others used to
+// be created: the pair became a conflict, the claim was forgotten, the next user took the id.
+TEST(HrPlan, ThreeHrUsersOnOneNewIdCreateNoneAndAreOneConflict) {
+  auto m = mapping("create_id_template: \"emp_{department}\"\n");
+  std::vector<HrUser> us = {user("1", "a@x", "Ann"), user("2", "b@x", "Bob"), user("3", "c@x", "Cy"), user("5", "e@x", "Ed", true, "Sales")};
+  Plan p = make_plan({m, true}, us, {});
+  ASSERT_EQ(p.creates.size(), 1u);
+  EXPECT_EQ(p.creates[0].id, "emp_Sales");
+  ASSERT_EQ(p.conflicts.size(), 1u);
+  EXPECT_EQ(p.conflicts[0].profile_id, "emp_Finance");
+  EXPECT_EQ(p.conflicts[0].hr_keys, (std::vector<std::string>{"row 1", "row 2", "row 3"}));
+}

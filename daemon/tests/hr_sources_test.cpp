@@ -1,6 +1,9 @@
 // HR mapping files, record mapping, CSV parsing, UTF-8 checks and retry arithmetic.
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <fstream>
+
 #include "hr/sources/http.hpp"
 #include "hr/mapping.hpp"
 #include "hr/sources/fetch.hpp"
@@ -83,6 +86,30 @@ TEST(HrCsv, QuotesEmbeddedNewlinesAndErrors) {
   EXPECT_NE(error_of([] { parse_csv("id,name\n1,caf\xe9\n", ',', "u.csv"); }).find("u.csv:2: not valid UTF-8"), std::string::npos);
 }
 
+// HR files used to be read whole, whatever their size.
+TEST(HrFiles, SourceFilesOverTheLimitAreRefusedBeforeParsing) {
+  std::string dir = ::testing::TempDir();
+  std::string csv = dir + "/rgsync_hr_limit.csv", json = dir + "/rgsync_hr_limit.json";
+  {
+    std::ofstream c(csv);
+    c << "Emp,Name\n";
+    for (int i = 0; i < 200; ++i) c << i << ",Someone " << i << "\n";
+    std::ofstream j(json);
+    j << "{\"Report_Entry\": [" << std::string(4000, ' ') << "]}";
+  }
+  auto csv_map = parse_hr_mapping("source: {kind: csv, name: c, file: " + csv + ", max_file_bytes: 1024}\nfields: {employee_id: Emp, name: Name}\n", "t.yaml");
+  std::string e = error_of([&] { fetch_hr_users(csv_map, {}); });
+  EXPECT_NE(e.find("over the limit of 1024 bytes"), std::string::npos) << e;
+  EXPECT_NE(e.find("max_file_bytes"), std::string::npos) << e;
+  auto wd_map = parse_hr_mapping("source: {kind: workday, name: w, file: " + json + ", max_file_bytes: 1024}\nfields: {employee_id: Emp}\n", "t.yaml");
+  e = error_of([&] { fetch_hr_users(wd_map, {}); });
+  EXPECT_NE(e.find("over the limit of 1024 bytes"), std::string::npos) << e;
+  auto ok_map = parse_hr_mapping("source: {kind: csv, name: c, file: " + csv + "}\nfields: {employee_id: Emp, name: Name}\n", "t.yaml");
+  EXPECT_EQ(fetch_hr_users(ok_map, {}).users.size(), 200u);
+  std::remove(csv.c_str());
+  std::remove(json.c_str());
+}
+
 TEST(HrUtf8, AcceptsValidRejectsOverlongAndSurrogates) {
   EXPECT_EQ(invalid_utf8_line("caf\xc3\xa9 \xf0\x9f\x98\x80"), 0);
   EXPECT_EQ(invalid_utf8_line("a\n\xc0\xaf"), 2);
@@ -109,6 +136,19 @@ TEST(HrHttp, TokenAndUserinfoNeverShowInMessages) {
   HttpClient c(RetryPolicy{}, "s3cr3t-token");
   EXPECT_EQ(c.scrub("bad Authorization: Bearer s3cr3t-token"), "bad Authorization: Bearer ***");
   EXPECT_EQ(redact_url("https://u:pw@host/x?y=1"), "https://***@host/x?y=1");
+}
+
+TEST(HrMappingFile, BadTemplatesAreRefusedWhenTheMappingLoads) {
+  auto err = [](const std::string &extra) {
+    try {
+      parse_hr_mapping("source: {kind: csv, name: c, file: x.csv}\nfields: {employee_id: Emp, name: \"{First} {Last\"}\n" + extra, "t.yaml");
+    } catch (const std::exception &e) {
+      return std::string(e.what());
+    }
+    return std::string("(accepted)");
+  };
+  EXPECT_NE(err("").find("t.yaml:2"), std::string::npos) << err("");
+  EXPECT_NE(err("").find("is not closed"), std::string::npos) << err("");
 }
 
 TEST(HrMappingFile, ShippedExamplesInConfigAreValid) {

@@ -163,6 +163,21 @@ TEST(Mapping, RejectsMistakesWithTheirLine) {
   }
 }
 
+// A default_template with an unclosed '{' used to loop forever while loading the registry.
+TEST(Mapping, UnclosedTemplateBraceIsRefusedWhenTheMappingLoads) {
+  std::string text = kMapping;
+  auto at = text.find("\"{domain} Team\"");
+  ASSERT_NE(at, std::string::npos);
+  text.replace(at, std::string("\"{domain} Team\"").size(), "\"{name\"");
+  try {
+    load_mapping_text("m.yaml", text);
+    FAIL() << "accepted default_template \"{name\"";
+  } catch (const YamlError &e) {
+    EXPECT_NE(std::string(e.what()).find("m.yaml:33:37:"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("is not closed"), std::string::npos) << e.what();
+  }
+}
+
 TEST(Mapping, SlugRule) {
   EXPECT_EQ(slugify("Profit Center Hierarchyid"), "profit_center_hierarchyid");
   EXPECT_EQ(slugify("  --Budget vs. Actuals!  "), "budget_vs_actuals");

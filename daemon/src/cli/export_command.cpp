@@ -29,12 +29,7 @@ int run_export(const std::vector<std::string> &args) {
   Settings settings = resolve_settings(*vm);
   if (!vm->count("out")) throw UsageError("export needs --out DIR");
   RegistryOptions o = registry_options(*vm);
-  Mapping m;
-  try {
-    m = load_mapping(o.mapping_path);
-  } catch (const YamlError &e) {
-    throw UsageError(std::string("mapping file: ") + e.what());
-  }
+  Mapping m = load_registry_mapping(o);
   std::string tenant = settings.value("tenant", "REGISTRY_SYNC_TENANT", "tenant").value_or("default");
   auto conn = connect(settings.connection, "registry-sync export");
   ExportResult r = export_registry(*conn, m, (*vm)["out"].as<std::string>(), tenant, std::cerr);

@@ -24,7 +24,7 @@ int run_validate(const std::vector<std::string> &args) {
   resolve_settings(*vm);
   if (!vm->count("registry")) throw UsageError("validate needs --registry DIR");
   RegistryOptions o = registry_options(*vm);
-  Mapping m;
+  Mapping m = load_registry_mapping(o);
   Registry reg;
   Findings f;
   return read_registry(o, m, reg, f, std::cout, &std::cerr) ? kOk : kFailure;

@@ -1,5 +1,6 @@
 // Parses registry-sync config files (YAML via libyaml events, or INI) into dotted keys.
 #include "common/config_file.hpp"
+#include "common/file_reader.hpp"
 
 #include <yaml.h>
 
@@ -31,11 +32,13 @@ std::string unquote(const std::string &s) {
 }  // namespace
 
 ConfigFile ConfigFile::load(const std::string &path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw UsageError("cannot read config file " + path + ": " + std::strerror(errno));
-  std::ostringstream buf;
-  buf << in.rdbuf();
-  return parse(buf.str(), path);
+  std::string text;
+  try {
+    text = read_file(path, kMaxConfigFileBytes);
+  } catch (const FileReadError &e) {
+    throw UsageError("config file " + std::string(e.what()));
+  }
+  return parse(text, path);
 }
 
 ConfigFile ConfigFile::parse(const std::string &text, const std::string &path) {

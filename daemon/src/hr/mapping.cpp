@@ -1,5 +1,6 @@
 // Loading and validating HR mapping files (see hr_mapping.hpp).
 #include "hr/mapping.hpp"
+#include "common/file_reader.hpp"
 
 #include <algorithm>
 #include <cstdlib>
@@ -81,22 +82,13 @@ bool HrMapping::in_scope(const std::optional<std::string> &department, const std
 }
 
 std::string HrMapping::make_id(const std::map<std::string, std::optional<std::string>> &columns) const {
-  std::string out;
-  for (size_t i = 0; i < id_template.size();) {
-    if (id_template[i] == '{') {
-      auto close = id_template.find('}', i);
-      std::string key = id_template.substr(i + 1, close - i - 1);
-      if (key == "employeeNumber") key = "employee_id";
-      auto it = columns.find(key);
-      if (it == columns.end() || !it->second || it->second->empty())
-        throw std::runtime_error("id template '" + id_template + "': no value for {" + key + "}");
-      out += *it->second;
-      i = close + 1;
-    } else {
-      out += id_template[i++];
-    }
-  }
-  return out;
+  return *id_template.expand([&](const std::string &field) -> std::optional<std::string> {
+    std::string key = field == "employeeNumber" ? "employee_id" : field;
+    auto it = columns.find(key);
+    if (it == columns.end() || !it->second || it->second->empty())
+      throw std::runtime_error("id template '" + id_template.source() + "': no value for {" + field + "}");
+    return *it->second;
+  });
 }
 
 HrMapping parse_hr_mapping(const std::string &yaml_text, const std::string &name,
@@ -113,7 +105,7 @@ HrMapping parse_hr_mapping(const std::string &yaml_text, const std::string &name
   const auto &s = root["source"];
   only_keys(doc, "/source", s, {"name", "kind", "url", "file", "token_env", "token_file", "page_size",
                                 "timeout_seconds", "connect_timeout_seconds", "max_attempts", "backoff_seconds",
-                                "max_backoff_seconds", "max_retry_after_seconds", "csv_delimiter"});
+                                "max_backoff_seconds", "max_retry_after_seconds", "csv_delimiter", "max_file_bytes"});
   if (!s.contains("kind")) fail(doc, "/source", "missing 'kind' (scim, workday, successfactors or csv)");
   std::string kind = text(doc, "/source/kind", s["kind"]);
   if (kind == "scim") m.source.kind = SourceKind::Scim;
@@ -151,6 +143,7 @@ HrMapping parse_hr_mapping(const std::string &yaml_text, const std::string &name
   m.source.retry.base_delay_s = num("backoff_seconds", 0, 600, 0.5);
   m.source.retry.max_delay_s = num("max_backoff_seconds", 0, 3600, 30);
   m.source.retry.max_retry_after_s = num("max_retry_after_seconds", 0, 86400, 300);
+  m.source.max_file_bytes = static_cast<uint64_t>(num("max_file_bytes", 1, 1e12, 268435456));
   if (s.contains("csv_delimiter")) {
     std::string d = text(doc, "/source/csv_delimiter", s["csv_delimiter"]);
     if (d.size() != 1 || d == "\"" || d == "\n") fail(doc, "/source/csv_delimiter", "csv_delimiter must be one character");
@@ -171,7 +164,15 @@ HrMapping parse_hr_mapping(const std::string &yaml_text, const std::string &name
         fail(doc, ptr, "'" + col + "' is not listed in the registry mapping's hr_owned_columns for principal_profiles");
       std::string e = text(doc, ptr, expr);
       if (e.empty()) fail(doc, ptr, "empty field path");
-      m.fields.push_back({col, e});
+      FieldRule rule{col, e, std::nullopt};
+      if (e.find_first_of("{}") != std::string::npos) {
+        try {
+          rule.tpl = FieldTemplate::parse(e);
+        } catch (const TemplateError &err) {
+          fail(doc, ptr, err.what());
+        }
+      }
+      m.fields.push_back(std::move(rule));
     }
   } else if (is_scim) {
     std::string ent = kEnterprise;
@@ -213,21 +214,18 @@ HrMapping parse_hr_mapping(const std::string &yaml_text, const std::string &name
     if (sc.contains("titles")) m.scope_titles = lower_list(doc, "/scope/titles", sc["titles"]);
   }
   if (root.contains("create_id_template")) {
-    m.id_template = text(doc, "/create_id_template", root["create_id_template"]);
+    try {
+      m.id_template = FieldTemplate::parse(text(doc, "/create_id_template", root["create_id_template"]));
+    } catch (const TemplateError &e) {
+      fail(doc, "/create_id_template", std::string("id template: ") + e.what());
+    }
     std::set<std::string> mapped;
     for (auto &r : m.fields) mapped.insert(r.column);
-    bool has_placeholder = false;
-    for (size_t i = 0; i < m.id_template.size(); ++i) {
-      if (m.id_template[i] != '{') continue;
-      auto close = m.id_template.find('}', i);
-      if (close == std::string::npos) fail(doc, "/create_id_template", "unclosed '{' in id template");
-      std::string key = m.id_template.substr(i + 1, close - i - 1);
-      if (key == "employeeNumber") key = "employee_id";
-      if (!mapped.count(key)) fail(doc, "/create_id_template", "{" + key + "} is not a mapped column");
-      has_placeholder = true;
-      i = close;
+    for (const auto &f : m.id_template.fields()) {
+      std::string key = f == "employeeNumber" ? "employee_id" : f;
+      if (!mapped.count(key)) fail(doc, "/create_id_template", "{" + f + "} is not a mapped column");
     }
-    if (!has_placeholder) fail(doc, "/create_id_template", "the id template needs a placeholder such as {employee_id}");
+    if (!m.id_template.has_fields()) fail(doc, "/create_id_template", "the id template needs a placeholder such as {employee_id}");
   }
   if (root.contains("deactivation_threshold")) {
     m.deactivation_threshold = number(doc, "/deactivation_threshold", root["deactivation_threshold"]);
@@ -242,11 +240,7 @@ HrMapping parse_hr_mapping(const std::string &yaml_text, const std::string &name
 }
 
 HrMapping load_hr_mapping(const std::string &path, const std::optional<std::set<std::string>> &hr_owned) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error(path + ": cannot read HR mapping file");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return parse_hr_mapping(ss.str(), path, hr_owned);
+  return parse_hr_mapping(read_file(path, kMaxConfigFileBytes, "an HR mapping file"), path, hr_owned);
 }
 
 std::string read_token(const SourceConfig &src) {
@@ -257,11 +251,12 @@ std::string read_token(const SourceConfig &src) {
     return v;
   }
   if (!src.token_file.empty()) {
-    std::ifstream in(src.token_file, std::ios::binary);
-    if (!in) throw std::runtime_error("HR source '" + src.name + "': cannot read token_file " + src.token_file);
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    std::string t = ss.str();
+    std::string t;
+    try {
+      t = read_file(src.token_file, 64 << 10, "a token file");
+    } catch (const FileReadError &e) {
+      throw std::runtime_error("HR source '" + src.name + "': token_file " + e.what());
+    }
     while (!t.empty() && (t.back() == '\n' || t.back() == '\r' || t.back() == ' ')) t.pop_back();
     if (t.empty()) throw std::runtime_error("HR source '" + src.name + "': token_file " + src.token_file + " is empty");
     return t;

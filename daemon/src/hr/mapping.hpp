@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/field_template.hpp"
 #include "hr/sources/http.hpp"
 
 namespace rgsync::hr {
@@ -33,12 +34,17 @@ struct SourceConfig {
   std::string token_env, token_file;
   int page_size = 100;
   char csv_delimiter = ',';
+  uint64_t max_file_bytes = 256ull << 20;  // `file` sources: larger files are refused
   RetryPolicy retry;
 };
 
 struct FieldRule {
   std::string column;
   std::string expr;  // a field path (a.b.c) or a template with {path} placeholders
+  std::optional<FieldTemplate> tpl;  // set when expr is a template
+
+  FieldRule(std::string c, std::string e, std::optional<FieldTemplate> t = std::nullopt)
+      : column(std::move(c)), expr(std::move(e)), tpl(std::move(t)) {}
 };
 
 struct HrMapping {
@@ -49,7 +55,7 @@ struct HrMapping {
   std::vector<std::string> active_values;  // lower-cased texts meaning active
   std::string last_modified_field;      // scim: meta.lastModified
   std::set<std::string> scope_departments, scope_titles;  // lower-cased; empty = any
-  std::string id_template = "emp_{employee_id}";
+  FieldTemplate id_template = FieldTemplate::parse("emp_{employee_id}");
   double deactivation_threshold = 0.10;
   double full_reconciliation_hours = 24;
 

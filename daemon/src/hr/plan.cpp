@@ -166,6 +166,7 @@ Plan make_plan(const PlanInput &in, const std::vector<HrUser> &users, const std:
   }
 
   std::unordered_map<std::string, size_t> create_ids;
+  std::unordered_map<std::string, size_t> contested_ids;  // id -> its conflict: no HR user gets it
   for (auto ui : unmatched) {
     const HrUser &u = users[ui];
     if (!u.active) { ++plan.skipped_inactive; continue; }
@@ -185,9 +186,14 @@ Plan make_plan(const PlanInput &in, const std::vector<HrUser> &users, const std:
       plan.conflicts.push_back({c.id, "new profile id " + c.id + " (from the id template) is taken by a profile that is not linked to this employee", {u.key}});
       continue;
     }
+    if (auto contested = contested_ids.find(c.id); contested != contested_ids.end()) {
+      plan.conflicts[contested->second].hr_keys.push_back(u.key);  // a third, fourth... claimant
+      continue;
+    }
     auto dup = create_ids.find(c.id);
     if (dup != create_ids.end()) {
-      plan.conflicts.push_back({c.id, "two HR users would create the same profile id", {plan.creates[dup->second].hr_key, u.key}});
+      contested_ids[c.id] = plan.conflicts.size();
+      plan.conflicts.push_back({c.id, "several HR users would create the same profile id", {plan.creates[dup->second].hr_key, u.key}});
       plan.creates.erase(plan.creates.begin() + static_cast<long>(dup->second));
       for (auto &[id, pos] : create_ids) if (pos > dup->second) --pos;
       create_ids.erase(dup);

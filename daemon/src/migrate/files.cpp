@@ -1,5 +1,6 @@
 // Migration file discovery, header directives and statement splitting (see migration_files.hpp).
 #include "migrate/files.hpp"
+#include "common/file_reader.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -228,11 +229,13 @@ std::vector<MigrationFile> load_migrations(const std::string &dir) {
       spdlog::warn("skipping {}: migration file names must be <digits>_<name>.sql", entry.path().string());
       continue;
     }
-    std::ifstream in(entry.path(), std::ios::binary);
-    if (!in) throw UsageError("cannot read " + entry.path().string());
-    std::ostringstream buf;
-    buf << in.rdbuf();
-    files.push_back(parse_migration(filename, entry.path().string(), buf.str()));
+    std::string text;
+    try {
+      text = read_file(entry.path().string(), 1ull << 30, "a migration file");
+    } catch (const FileReadError &e) {
+      throw UsageError(e.what());
+    }
+    files.push_back(parse_migration(filename, entry.path().string(), text));
   }
   // Versions order as text, as the Supabase CLI orders file names and history rows.
   std::sort(files.begin(), files.end(),

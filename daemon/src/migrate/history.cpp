@@ -1,5 +1,6 @@
 // Reads and writes the Supabase-compatible migration history (see migration_history.hpp).
 #include "migrate/history.hpp"
+#include "db/sql.hpp"
 
 #include <pqxx/array>
 #include <pqxx/result>
@@ -24,19 +25,7 @@ std::vector<std::string> parse_text_array(const pqxx::field &f) {
 }
 }  // namespace
 
-std::string to_pg_text_array(const std::vector<std::string> &values) {
-  std::string out = "{";
-  for (size_t i = 0; i < values.size(); ++i) {
-    if (i) out += ',';
-    out += '"';
-    for (char c : values[i]) {
-      if (c == '"' || c == '\\') out += '\\';
-      out += c;
-    }
-    out += '"';
-  }
-  return out + "}";
-}
+std::string to_pg_text_array(const std::vector<std::string> &values) { return text_array_literal(values); }
 
 bool history_exists(pqxx::transaction_base &tx) {
   return relation_exists(tx, "supabase_migrations.schema_migrations");

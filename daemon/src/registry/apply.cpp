@@ -11,16 +11,8 @@
 namespace rgsync {
 
 Mapping load_apply_mapping(const RegistryOptions &o, ApplyOptions &ao) {
-  Mapping m;
-  try {
-    m = load_mapping(o.mapping_path);
-  } catch (const YamlError &e) {
-    throw UsageError(std::string("mapping file: ") + e.what());
-  }
-  std::ifstream in(m.path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  ao.mapping_sha256 = sha256_hex(ss.str());
+  Mapping m = load_registry_mapping(o);
+  ao.mapping_sha256 = m.sha256;
   return m;
 }
 
@@ -40,9 +32,8 @@ std::optional<ApplyResult> run_registry_apply(pqxx::connection &conn, const Mapp
   // Everything is validated before the first write.
   Registry reg;
   Findings f;
-  Mapping checked;
-  if (!read_registry(o, checked, reg, f, findings, ao.progress)) return std::nullopt;
-  return apply_registry(conn, checked, reg, ao);
+  if (!read_registry(o, m, reg, f, findings, ao.progress)) return std::nullopt;
+  return apply_registry(conn, m, reg, ao);
 }
 
 }  // namespace rgsync

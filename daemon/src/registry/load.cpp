@@ -13,6 +13,7 @@
 #include <unordered_set>
 
 #include "registry/registry.hpp"
+#include "db/sql.hpp"
 #include "common/sha256.hpp"
 #include "yaml/scalar.hpp"
 
@@ -51,18 +52,7 @@ std::string row_label(const TableDef &t, const Row &r) {
 
 std::string cell_sql_text(const Cell &c, ColType t) {
   if (t != ColType::TextArray) return c.text;
-  std::string out = "{";
-  for (size_t i = 0; i < c.elems.size(); ++i) {
-    if (i) out += ',';
-    out += '"';
-    for (char ch : c.elems[i]) {
-      if (ch == '"' || ch == '\\') out += '\\';
-      out += ch;
-    }
-    out += '"';
-  }
-  out += '}';
-  return out;
+  return text_array_literal(c.elems);
 }
 
 namespace {
@@ -168,23 +158,15 @@ struct Loader {
       d.mark = entry.mark;
       convert(file, d, t, c, what + " (default)");
       c.mark = entry.mark;
-    } else if (!rule.default_template.empty()) {
-      std::string out;
-      const std::string &tpl = rule.default_template;
-      for (size_t i = 0; i < tpl.size(); ++i) {
-        if (tpl[i] == '{') {
-          size_t close = tpl.find('}', i);
-          std::string field = tpl.substr(i + 1, close - i - 1);
-          const Node *v = entry.get(field);
-          if (!v || !v->is_scalar() || is_null(*v)) return;  // no template source: stays null (required check reports it)
-          out += v->text;
-          i = close;
-        } else {
-          out += tpl[i];
-        }
-      }
+    } else if (rule.default_template) {
+      auto out = rule.default_template->expand([&](const std::string &field) -> std::optional<std::string> {
+        const Node *v = entry.get(field);
+        if (!v || !v->is_scalar() || is_null(*v)) return std::nullopt;
+        return v->text;
+      });
+      if (!out) return;  // no template source: stays null (required check reports it)
       c.null = false;
-      c.text = out;
+      c.text = std::move(*out);
       c.mark = entry.mark;
     }
   }
@@ -286,8 +268,6 @@ struct Loader {
       auto it = l.columns.find(col);
       if (it == l.columns.end()) { k.insert(col); continue; }
       for (const auto &fld : it->second.fields) k.insert(fld);
-      const std::string &tpl = it->second.default_template;
-      (void)tpl;
     }
     for (const auto &c : l.children) k.insert(c.from);
     return k;

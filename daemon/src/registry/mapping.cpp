@@ -10,6 +10,8 @@
 #include <set>
 
 #include "common/errors.hpp"
+#include "common/file_reader.hpp"
+#include "common/sha256.hpp"
 #include "yaml/scalar.hpp"
 
 namespace rgsync {
@@ -133,7 +135,13 @@ ColumnRule parse_rule(const Reader &r, const Node &n, bool child) {
   if (const Node *v = n.get("position")) { if (r.boolean(*v, "position")) { rule.kind = ColumnRule::Position; ++kinds; } }
   if (kinds > 1) r.fail(n, "a column rule takes one of from / slug / sorted_keys / parent / element / position");
   if (const Node *v = n.get("default")) rule.default_value = *v;
-  if (const Node *v = n.get("default_template")) rule.default_template = r.str(*v, "default_template");
+  if (const Node *v = n.get("default_template")) {
+    try {
+      rule.default_template = FieldTemplate::parse(r.str(*v, "default_template"));
+    } catch (const TemplateError &e) {
+      r.fail(*v, std::string("default_template: ") + e.what());
+    }
+  }
   return rule;
 }
 
@@ -294,11 +302,19 @@ Mapping parse(const std::string &name, const Node &root) {
 
 }  // namespace
 
-Mapping load_mapping_text(const std::string &name, const std::string &text) { return parse(name, parse_yaml_text(name, text)); }
+Mapping load_mapping_text(const std::string &name, const std::string &text) {
+  Mapping m = parse(name, parse_yaml_text(name, text));
+  m.sha256 = sha256_hex(text);
+  return m;
+}
 
 Mapping load_mapping(const std::string &path) {
-  YamlFile f = parse_yaml_file(path);
-  return parse(path, f.root);
+  ParseOptions po;
+  po.max_bytes = kMaxConfigFileBytes;
+  YamlFile f = parse_yaml_file(path, po);
+  Mapping m = parse(path, f.root);
+  m.sha256 = sha256_hex(f.bytes);
+  return m;
 }
 
 std::string default_mapping_path() {

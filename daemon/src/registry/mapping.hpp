@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "common/field_template.hpp"
 #include "yaml/tree.hpp"
 
 namespace rgsync {
@@ -48,7 +49,7 @@ struct ColumnRule {
   enum Kind { From, Slug, SortedKeys, Parent, Element, Position } kind = From;
   std::vector<std::string> fields;  // From: alternatives (first present wins); Slug/SortedKeys: one field; Parent: parent column
   std::optional<Node> default_value;  // used when the field is absent or null
-  std::string default_template;       // "{domain} Team": {field} replaced by the entry's scalar
+  std::optional<FieldTemplate> default_template;  // "{domain} Team": {field} replaced by the entry's scalar
 };
 
 struct ChildDef {
@@ -77,6 +78,7 @@ struct FileDef {
 
 struct Mapping {
   std::string path;  // where it was read from (messages)
+  std::string sha256;  // of the bytes it was parsed from (the apply shortcut notices an edit)
   std::vector<TableDef> tables;  // write order
   std::vector<ReferenceDef> references;
   std::vector<FileDef> files;

@@ -12,13 +12,16 @@ std::optional<OnDangling> parse_on_dangling(const std::string &p) {
   return std::nullopt;
 }
 
-bool read_registry(const RegistryOptions &o, Mapping &mapping, Registry &reg, Findings &findings, std::ostream &out,
-                   std::ostream *progress) {
+Mapping load_registry_mapping(const RegistryOptions &o) {
   try {
-    mapping = load_mapping(o.mapping_path);
+    return load_mapping(o.mapping_path);
   } catch (const YamlError &e) {
     throw UsageError(std::string("mapping file: ") + e.what());
   }
+}
+
+bool read_registry(const RegistryOptions &o, const Mapping &mapping, Registry &reg, Findings &findings, std::ostream &out,
+                   std::ostream *progress) {
   LoadOptions lo;
   lo.max_file_bytes = o.max_file_bytes;
   lo.progress = progress;

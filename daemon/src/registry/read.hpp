@@ -22,9 +22,13 @@ struct RegistryOptions {
 // "fail" | "drop" | "keep"; nullopt for anything else.
 std::optional<OnDangling> parse_on_dangling(const std::string &policy);
 
-// Loads the mapping and the registry, resolves references and prints every finding to `out`
+// Loads the mapping file named by `o` (a UsageError naming file:line when it is bad). A run
+// reads it once and passes it on, so every step sees the same version.
+Mapping load_registry_mapping(const RegistryOptions &o);
+
+// Loads the registry through `mapping`, resolves references and prints every finding to `out`
 // followed by a summary line. Returns true when there are no errors.
-bool read_registry(const RegistryOptions &o, Mapping &mapping, Registry &reg, Findings &findings, std::ostream &out,
+bool read_registry(const RegistryOptions &o, const Mapping &mapping, Registry &reg, Findings &findings, std::ostream &out,
                    std::ostream *progress);
 
 }  // namespace rgsync

@@ -20,17 +20,11 @@
 #include <nlohmann/json.hpp>
 
 #include "common/errors.hpp"
+#include "db/sql.hpp"
 
 namespace rgsync {
 
-std::string qi(const std::string &ident) {
-  std::string out = "\"";
-  for (char c : ident) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
-}
+std::string qi(const std::string &ident) { return quote_ident(ident); }
 
 TableDef documents_table_def() {
   TableDef t;
@@ -136,7 +130,7 @@ struct Sql {
   std::string label(const std::string &a) const {
     if (t.def->key.size() == 1) return a + "." + qi(t.def->key[0]);
     std::string s = "concat_ws(', '";
-    for (const auto &k : t.def->key) s += ", '" + k + "=' || " + a + "." + qi(k);
+    for (const auto &k : t.def->key) s += ", " + quote_literal(k + "=") + " || " + a + "." + qi(k);
     return s + ")";
   }
   std::string not_hr_created(const std::string &a) const {
@@ -382,7 +376,7 @@ ApplyResult apply_registry(pqxx::connection &conn, const Mapping &m, const Regis
           auto added = tx.exec("SELECT " + q.label("s") + " FROM " + s + " WHERE NOT " + match + " ORDER BY 1");
           std::string flags;
           for (const auto &[c, ty] : t.def->columns)
-            if (!q.is_key(c)) flags += ", CASE WHEN " + q.distinct(c) + " THEN '" + c + "' END";
+            if (!q.is_key(c)) flags += ", CASE WHEN " + q.distinct(c) + " THEN " + quote_literal(c) + " END";
           auto changed = tx.exec("SELECT " + q.label("s") + ", concat_ws(', '" + flags + ") FROM " + s + " JOIN " + q.tbl() + " t ON " +
                                  q.join("t", "s") + " WHERE " + q.any_distinct() + " ORDER BY 1");
           auto missing = tx.exec("SELECT " + q.label("t") + ", CASE WHEN " + owned + " THEN 'removed from its list' END FROM " + q.tbl() +

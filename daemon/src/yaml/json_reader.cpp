@@ -1,5 +1,6 @@
 // libyaml event stream -> nlohmann::json, recording each node's line for error messages.
 #include "yaml/json_reader.hpp"
+#include "common/file_reader.hpp"
 
 #include <yaml.h>
 
@@ -158,11 +159,7 @@ YamlDoc load_yaml_string(const std::string &text, const std::string &name) {
 }
 
 YamlDoc load_yaml_file(const std::string &path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error(path + ": cannot read config file (" + std::strerror(errno) + ")");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return load_yaml_string(ss.str(), path);
+  return load_yaml_string(read_file(path, kMaxConfigFileBytes), path);
 }
 
 }  // namespace rgsync::hr

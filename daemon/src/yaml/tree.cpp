@@ -1,5 +1,6 @@
 // Builds the node tree from libyaml events; enforces the size limit and the constructs we accept.
 #include "yaml/tree.hpp"
+#include "common/file_reader.hpp"
 
 #include <yaml.h>
 
@@ -204,33 +205,17 @@ Node parse_yaml_text(const std::string &name, const std::string &text, const Par
 }
 
 std::string read_file_limited(const std::string &path, uint64_t max_bytes) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw YamlError(path, Mark{1, 1}, "cannot open the file (missing or unreadable)");
-  in.seekg(0, std::ios::end);
-  auto size = static_cast<uint64_t>(in.tellg());
-  if (size > max_bytes)
-    throw YamlError(path, Mark{1, 1}, "file is " + std::to_string(size) + " bytes, over the limit of " +
-                                          std::to_string(max_bytes) + " bytes (raise --max-file-size to accept it)");
-  in.seekg(0, std::ios::beg);
-  std::string bytes(size, '\0');
-  if (size && !in.read(bytes.data(), static_cast<std::streamsize>(size))) throw YamlError(path, Mark{1, 1}, "cannot read the file");
-  return bytes;
+  try {
+    return read_file(path, max_bytes, "raise --max-file-size to accept it");
+  } catch (const FileReadError &e) {
+    throw YamlError(path, Mark{1, 1}, e.detail);
+  }
 }
 
 YamlFile parse_yaml_file(const std::string &path, const ParseOptions &opt) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw YamlError(path, Mark{1, 1}, "cannot open the file (missing or unreadable)");
-  in.seekg(0, std::ios::end);
-  auto size = static_cast<uint64_t>(in.tellg());
-  if (size > opt.max_bytes)
-    throw YamlError(path, Mark{1, 1}, "file is " + std::to_string(size) + " bytes, over the limit of " +
-                                          std::to_string(opt.max_bytes) + " bytes (raise --max-file-size to accept it)");
-  in.seekg(0, std::ios::beg);
   YamlFile f;
   f.path = path;
-  f.bytes.resize(size);
-  if (size && !in.read(f.bytes.data(), static_cast<std::streamsize>(size)))
-    throw YamlError(path, Mark{1, 1}, "cannot read the file");
+  f.bytes = read_file_limited(path, opt.max_bytes);
   f.root = parse_buffer(path, f.bytes, opt);
   return f;
 }

@@ -1,5 +1,6 @@
 // Reading HR users from SCIM, Workday RaaS, SuccessFactors OData v2 and CSV (see hr_sources.hpp).
 #include "hr/sources/fetch.hpp"
+#include "common/file_reader.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -20,12 +21,12 @@ std::string lower(std::string s) {
   return s;
 }
 
-std::string read_file(const std::string &path, const std::string &what) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error(what + ": cannot read " + path);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+std::string read_source_file(const std::string &path, uint64_t max_bytes, const std::string &what) {
+  try {
+    return read_file(path, max_bytes, "raise the source's max_file_bytes to accept it");
+  } catch (const FileReadError &e) {
+    throw std::runtime_error(what + ": " + e.what());
+  }
 }
 
 nlohmann::json parse_json(const std::string &body, const std::string &where) {
@@ -160,22 +161,12 @@ HrUser map_record(const HrMapping &m, const nlohmann::json &rec, const std::stri
   u.key = key;
   for (const auto &rule : m.fields) {
     Value v;
-    if (rule.expr.find('{') == std::string::npos) {
+    if (!rule.tpl) {
       v = scalar_text(json_path(rec, rule.expr), rule.expr, key, src);
     } else {
-      std::string out;
-      const std::string &t = rule.expr;
-      for (size_t i = 0; i < t.size();) {
-        if (t[i] == '{') {
-          auto close = t.find('}', i);
-          if (close == std::string::npos) throw std::runtime_error(m.file + ": fields." + rule.column + ": unclosed '{'");
-          std::string path = t.substr(i + 1, close - i - 1);
-          out += scalar_text(json_path(rec, path), path, key, src).value_or("");
-          i = close + 1;
-        } else {
-          out += t[i++];
-        }
-      }
+      std::string out = *rule.tpl->expand([&](const std::string &path) -> std::optional<std::string> {
+        return scalar_text(json_path(rec, path), path, key, src).value_or("");
+      });
       auto b = out.find_first_not_of(' ');
       auto e = out.find_last_not_of(' ');
       if (b != std::string::npos) v = out.substr(b, e - b + 1);
@@ -317,7 +308,7 @@ struct Fetcher {
     std::string body, where;
     if (is_file) {
       where = src() + ": " + where_url_or_file;
-      body = read_file(where_url_or_file, src());
+      body = read_source_file(where_url_or_file, m.source.max_file_bytes, src());
     } else {
       where = src() + ": GET " + redact_url(where_url_or_file);
       body = client().get(where_url_or_file).body;
@@ -359,7 +350,7 @@ struct Fetcher {
   }
 
   void csv() {
-    std::string text = read_file(m.source.file, src());
+    std::string text = read_source_file(m.source.file, m.source.max_file_bytes, src());
     ++res.pages;
     auto rows = parse_csv(text, m.source.csv_delimiter, m.source.file);
     res.users.reserve(rows.size());
