@@ -196,7 +196,12 @@ std::shared_ptr<RefMeta> build_meta(const std::string &name) {
       catalog_plan = p;
     }
     Datum values[1] = {CStringGetTextDatum(name.c_str())};
-    int rc = SPI_execute_plan(catalog_plan, values, nullptr, true, 1);
+    // Under the latest snapshot: the trigger that runs this reference exists (catalog
+    // snapshot), so its catalog row must be found also by a REPEATABLE READ transaction that
+    // began before guard.add_reference() committed; the result is cached beyond it.
+    Snapshot latest = RegisterSnapshot(GetLatestSnapshot());
+    int rc = SPI_execute_snapshot(catalog_plan, values, nullptr, latest, InvalidSnapshot, true, false, 1);
+    UnregisterSnapshot(latest);
     if (rc != SPI_OK_SELECT) elog(ERROR, "registry_guard: reading guard.reference failed: %s", SPI_result_code_string(rc));
     if (SPI_processed != 1)
       ereport(ERROR, (errcode(ERRCODE_UNDEFINED_OBJECT),
