@@ -52,6 +52,7 @@ char column_kind(Oid type) {
 
 HTAB *relations = nullptr;
 bool relations_invalidated = false;  // some entry is !valid: sweep_relations() has work
+uint64 relation_invalidations = 0;   // bumped by every forget_relation()
 
 void bind_to_jsonb(FmgrInfo *f, Oid type, int32 typmod, Oid collation, MemoryContext mcxt) {
   fmgr_info_cxt(F_TO_JSONB, f, mcxt);
@@ -67,6 +68,12 @@ void bind_to_jsonb(FmgrInfo *f, Oid type, int32 typmod, Oid collation, MemoryCon
 // triggers of a partitioned table fire on its partitions: a partition ignores the columns
 // listed for it and for every ancestor. No entry at all fails closed (it cannot be known
 // which columns are secret).
+// Read under the latest snapshot, not the statement's or the transaction's: the result is
+// cached beyond this statement (until an invalidation), so a REPEATABLE READ transaction older
+// than an audit.set_ignored_columns() must not cache the list it replaced. The invalidation
+// set_ignored_columns() sends is processed when the table is locked, before this read;
+// set_ignored_columns() itself locks the table against writers, so no writer that already
+// holds the table can keep using an older list after it has committed.
 ArrayType *read_ignored_columns(Relation rel) {
   Oid relid = RelationGetRelid(rel);
   List *ids = list_make1_oid(relid);
@@ -91,11 +98,15 @@ ArrayType *read_ignored_columns(Relation rel) {
   if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "registry_guard audit: SPI_connect failed");
   Oid argtypes[1] = {REGCLASSARRAYOID};
   Datum args[1] = {PointerGetDatum(id_array)};
-  int rc = SPI_execute_with_args(
+  SPIPlanPtr plan = SPI_prepare(
       "SELECT pg_catalog.count(*), pg_catalog.array_agg(c) FILTER (WHERE c IS NOT NULL) "
       "FROM audit.tracked_table t LEFT JOIN LATERAL pg_catalog.unnest(t.ignored_columns) c ON true "
       "WHERE t.table_id OPERATOR(pg_catalog.=) ANY ($1)",
-      1, argtypes, args, nullptr, true, 1);
+      1, argtypes);
+  if (!plan) elog(ERROR, "registry_guard audit: preparing the audit.tracked_table query failed");
+  Snapshot latest = RegisterSnapshot(GetLatestSnapshot());
+  int rc = SPI_execute_snapshot(plan, args, nullptr, latest, InvalidSnapshot, true, false, 1);
+  UnregisterSnapshot(latest);
   if (rc != SPI_OK_SELECT || SPI_processed != 1)
     elog(ERROR, "registry_guard audit: reading audit.tracked_table failed (%d)", rc);
   ArrayType *result = nullptr;
@@ -141,6 +152,7 @@ RelEntry *relation_entry(Relation rel) {
   e->mcxt = nullptr;
 
   // Read everything that can fail (or process invalidations) before filling the entry.
+  uint64 invalidations_before = relation_invalidations;
   ArrayType *ignored_arr = read_ignored_columns(rel);
   TupleDesc desc = RelationGetDescr(rel);
   Bitmapset *pk = RelationGetIndexAttrBitmap(rel, INDEX_ATTR_BITMAP_PRIMARY_KEY);
@@ -204,7 +216,10 @@ RelEntry *relation_entry(Relation rel) {
   e->has_ignored = has_ignored;
   e->col_to_jsonb = col_to_jsonb;
   e->kind = kind;
-  e->valid = true;
+  // An invalidation processed during the read may concern this table (it found the entry
+  // already invalid): use the entry for this row, rebuild it for the next.
+  e->valid = invalidations_before == relation_invalidations;
+  if (!e->valid) relations_invalidated = true;
   return e;
 }
 
@@ -426,6 +441,7 @@ Datum truncate_trigger(FunctionCallInfo fcinfo) {
 }  // namespace
 
 void forget_relation(Oid relid) {
+  relation_invalidations++;
   if (!relations) return;
   relations_invalidated = true;
   if (relid == InvalidOid) {

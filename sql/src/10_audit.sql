@@ -244,6 +244,11 @@ BEGIN
                 USING HINT = 'Key columns identify the record (record_id) and cannot be ignored.';
         END IF;
     END LOOP;
+    -- Waits for the transactions writing to the table (and its partitions) and holds off new
+    -- ones until commit: a writer that holds the table keeps its cached ignore list for the
+    -- rest of its transaction (it processes the invalidation below only when it next locks
+    -- the table), so none may still hold it once the new list is in effect.
+    EXECUTE pg_catalog.format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', $1);
     INSERT INTO audit.tracked_table(table_id, ignored_columns)
          VALUES ($1, coalesce($2, ARRAY[]::text[]))
     ON CONFLICT (table_id) DO UPDATE SET ignored_columns = excluded.ignored_columns;
