@@ -464,6 +464,26 @@ WITH api AS MATERIALIZED (
     FROM privs p
    WHERE p.relkind IN ('r', 'p') AND p.relrowsecurity AND p.used AND p.priv = 'UPDATE'
   UNION ALL
+  -- Sequences: setval / nextval by API roles that do not insert into the table a sequence feeds
+  SELECT format('sequence %I.%I', n.nspname, c.relname),
+         CASE WHEN pr.priv = 'UPDATE' THEN 'error' ELSE 'warning' END,
+         CASE WHEN pr.priv = 'UPDATE'
+              THEN format('%s holds UPDATE on this sequence: it can setval() it back so that inserts of every tenant fail on duplicate keys', a.rolname)
+              ELSE format('%s holds USAGE on this sequence but cannot insert into %s: nextval() lets it use up the sequence''s values',
+                          a.rolname, coalesce(format('%I.%I', tn.nspname, t.relname), 'a table fed by it')) END,
+         format('REVOKE %s ON SEQUENCE %I.%I FROM %I', pr.priv, n.nspname, c.relname, a.rolname)
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    CROSS JOIN api a
+    CROSS JOIN (VALUES ('UPDATE'), ('USAGE')) pr(priv)
+    LEFT JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.refclassid = 'pg_class'::regclass
+                         AND d.deptype IN ('a', 'i')
+    LEFT JOIN pg_class t ON t.oid = d.refobjid
+    LEFT JOIN pg_namespace tn ON tn.oid = t.relnamespace
+   WHERE c.relkind = 'S' AND NOT a.rolbypassrls
+     AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_(toast|temp_)'
+     AND has_schema_privilege(a.oid, n.oid, 'USAGE') AND has_sequence_privilege(a.oid, c.oid, pr.priv)
+     AND (pr.priv = 'UPDATE' OR t.oid IS NULL OR NOT has_any_column_privilege(a.oid, t.oid, 'INSERT'))
+  UNION ALL
   -- Tenant predicates that do not depend on the request (evaluated for two tenants and none)
   SELECT p.label, 'error',
          format('tenant predicate (%s) does not depend on the request: %s (evaluated as %s for rows of two synthetic tenants under requests of each and of none)',

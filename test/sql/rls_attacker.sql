@@ -62,7 +62,11 @@ ROLLBACK;
 CREATE VIEW att.kpi_names WITH (security_invoker = true) AS
   SELECT client_id, id, upper(name) AS name FROM att.kpis GROUP BY client_id, id, name;
 GRANT SELECT, UPDATE ON att.kpi_names TO authenticated;
+-- Sequences: setval() resets ids for every tenant; nextval() without INSERT only burns values.
+CREATE TABLE att.events (id serial PRIMARY KEY, client_id text NOT NULL);
+GRANT USAGE, UPDATE ON SEQUENCE att.events_id_seq TO authenticated;
 SELECT * FROM report ORDER BY object, finding;
+DROP TABLE att.events;
 -- Fixed: only what the policies use; an UPDATE policy with column privileges is no LOCK surface.
 REVOKE ALL ON att.kpis FROM authenticated;
 GRANT SELECT ON att.kpis TO authenticated;
