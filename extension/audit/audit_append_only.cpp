@@ -48,6 +48,9 @@ RG_FUNCTION(rg_audit_retention_window) {
       rg::audit::callback_registered = true;
     }
     rg::audit::retention_running = PG_GETARG_BOOL(0);
+    // Closing the window: audit.prune() may have removed change_context rows; every backend
+    // forgets the context ids it cached (at this transaction's commit).
+    if (!rg::audit::retention_running) CacheInvalidateRelcacheByRelid(rg::audit::catalog().change_context);
     PG_RETURN_VOID();
   });
 }

@@ -89,6 +89,14 @@ void reset_buffer() {
   flushing = false;
 }
 
+// A non-string JSON scalar (a numeric or boolean tenant key) as its text.
+text *jsonb_value_as_text(const JsonbValue &v) {
+  if (v.type == jbvNumeric)
+    return cstring_to_text(DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(v.val.numeric))));
+  if (v.type == jbvBool) return cstring_to_text(v.val.boolean ? "true" : "false");
+  return cstring_to_text(JsonbToCString(nullptr, v.val.binary.data, v.val.binary.len));
+}
+
 const Buffered *sort_base = nullptr;
 int by_record_id(const void *a, const void *b) {
   const PendingVersion &x = sort_base[*static_cast<const int *>(a)].v;
@@ -126,6 +134,22 @@ void write_batch(Relation rel, ResultRelInfo *rri, EState *estate, TupleTableSlo
     isnull[7] = v.image == nullptr;
     values[8] = JsonbPGetDatum(v.old_delta);
     isnull[8] = v.old_delta == nullptr;
+    // client_id (0.2.0; a database still on 0.1.0 has 9 columns): the tenant of the row image
+    // (the new row; the old one for DELETE) when the table has a client_id column.
+    if (slot->tts_tupleDescriptor->natts > 9) {
+      isnull[9] = true;
+      JsonbValue tenant;
+      if (v.image && getKeyJsonValueFromContainer(&v.image->root, "client_id", 9, &tenant)) {
+        if (tenant.type == jbvString) {
+          values[9] = PointerGetDatum(cstring_to_text_with_len(tenant.val.string.val, tenant.val.string.len));
+          isnull[9] = false;
+        } else if (tenant.type != jbvNull) {
+          text *t = jsonb_value_as_text(tenant);
+          values[9] = PointerGetDatum(t);
+          isnull[9] = false;
+        }
+      }
+    }
     ExecStoreVirtualTuple(slot);
   }
   table_multi_insert(rel, slots, n, GetCurrentCommandId(true), 0, nullptr);
@@ -311,9 +335,11 @@ void buffer_flush() {
   const Catalog &c = catalog();
   Relation rel = table_open(c.version_log, RowExclusiveLock);
   TupleDesc desc = RelationGetDescr(rel);
-  if (desc->natts != 9)
+  // 9 columns on 0.1.0, 10 (client_id) from 0.2.0 on.
+  if (desc->natts != 9 && (desc->natts != 10 || strcmp(NameStr(TupleDescAttr(desc, 9)->attname), "client_id") != 0 ||
+                           TupleDescAttr(desc, 9)->atttypid != TEXTOID))
     ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-                    errmsg("registry_guard audit: audit.version_log has been altered (%d columns, expected 9)",
+                    errmsg("registry_guard audit: audit.version_log has been altered (%d columns, expected 10)",
                            desc->natts),
                     errhint("Restore the extension's table definition; versions cannot be written.")));
   ResultRelInfo *rri = makeNode(ResultRelInfo);

@@ -333,6 +333,9 @@ int64 context_id(Relation rel) {
     forget_contexts();
   }
   if (last_valid && last_relid == relid && last_generation == statement_generation) return last_id;
+  // Held until the transaction ends, so that audit.prune() (EXCLUSIVE) cannot remove a context
+  // this transaction refers to; taking it also processes a prune's invalidation (below).
+  LockRelationOid(catalog().change_context, RowShareLock);
 
   Attribution who = attribution();
   const AuthValues &auth = auth_values(rel);

@@ -54,6 +54,7 @@ extern "C" {
 #include "executor/executor.h"
 #include "nodes/makefuncs.h"
 #include "storage/proc.h"
+#include "storage/lmgr.h"
 #include "tcop/utility.h"
 #include "utils/fmgroids.h"
 #include "utils/hsearch.h"

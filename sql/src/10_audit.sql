@@ -48,7 +48,10 @@ CREATE TABLE audit.version_log(
     -- INSERT/UPDATE: the new row; DELETE: the old row; TRUNCATE: NULL. Ignored columns absent.
     image          jsonb,
     -- UPDATE: old values of the changed (non-ignored) columns; old row = image || old_delta.
-    old_delta      jsonb
+    old_delta      jsonb,
+    -- The tenant: image->>'client_id' for tables with a client_id column (the new row; the
+    -- old one for DELETE), NULL otherwise and for TRUNCATE. audit.tenant_history() reads by it.
+    client_id      text
 );
 ALTER SEQUENCE audit.record_version_id_seq OWNED BY audit.version_log.id;
 CREATE INDEX version_log_record_id ON audit.version_log(record_id) WHERE record_id IS NOT NULL;
@@ -134,7 +137,8 @@ BEGIN
                c.jwt_role,
                c.jwt_email,
                c.jwt_claims,
-               c.claimed_attribution
+               c.claimed_attribution,
+               l.client_id
           FROM audit.version_log l
           JOIN audit.change_context c ON c.id = l.context_id
     $view$, CASE WHEN supabase THEN 'c.auth_uid, c.jwt_role AS auth_role,' ELSE '' END);
@@ -309,9 +313,11 @@ $do$;
 CREATE FUNCTION audit.version_text(l audit.version_log, c audit.change_context) RETURNS text
     LANGUAGE sql STABLE SET search_path = '' SET "TimeZone" = 'UTC' SET "DateStyle" = 'ISO, YMD'
     SET "IntervalStyle" = 'postgres' SET extra_float_digits = '1' AS $$
-    -- Context columns added after 0.1.0 (claimed_attribution) are hashed only when set, so
-    -- that the versions sealed before they existed keep their hashes.
-    SELECT $1::text OPERATOR(pg_catalog.||)
+    -- Columns added after 0.1.0 (version_log.client_id, change_context.claimed_attribution)
+    -- are hashed only when set, so that the versions sealed before they existed keep their hashes.
+    SELECT CASE WHEN ($1).client_id IS NOT NULL THEN $1::text
+                ELSE ROW(($1).id, ($1).op, ($1).ts, ($1).context_id, ($1).txid, ($1).record_id,
+                         ($1).old_record_id, ($1).image, ($1).old_delta)::text END OPERATOR(pg_catalog.||)
            CASE WHEN ($2).id IS NULL THEN ''
                 WHEN ($2).claimed_attribution IS NOT NULL THEN $2::text
                 ELSE ROW(($2).id, ($2).table_oid, ($2).table_schema, ($2).table_name, ($2).db_role,
@@ -454,8 +460,9 @@ $$;
 -- Auditors get it with GRANT EXECUTE (it reads the whole trail as its owner).
 REVOKE ALL ON FUNCTION audit.verify() FROM PUBLIC;
 
--- Retention: removes sealed versions older than the cut-off (a prefix of the chain) and
--- records a checkpoint holding the hash of the last removed one, so verify() still works.
+-- Retention: removes sealed versions older than the cut-off (a prefix of the chain) and the
+-- change_context rows no version refers to any more, and records a checkpoint holding the
+-- hash of the last removed version, so verify() still works.
 CREATE FUNCTION audit.prune(older_than timestamptz) RETURNS bigint
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = '' AS $$
 DECLARE
@@ -469,6 +476,10 @@ BEGIN
         RAISE EXCEPTION 'audit.prune: the cut-off must not be NULL' USING HINT = 'e.g. audit.prune(now() - interval ''2 years'')';
     END IF;
     LOCK TABLE audit.seal IN EXCLUSIVE MODE;
+    -- Writers hold ROW SHARE on change_context while they use a context id (backends cache
+    -- them across transactions): this waits for them, and the contexts left without versions
+    -- can then go. retention_window(false) makes every backend forget its cached ids.
+    LOCK TABLE audit.change_context IN EXCLUSIVE MODE;
     SELECT max(s.id) INTO sealed_max FROM audit.seal s;
     SELECT max(c.through_id) INTO last_checkpoint FROM audit.checkpoint c;
     IF sealed_max IS NULL THEN
@@ -485,12 +496,58 @@ BEGIN
     DELETE FROM audit.version_log l WHERE l.id <= through;
     GET DIAGNOSTICS n = ROW_COUNT;
     DELETE FROM audit.seal s WHERE s.id <= through;
+    DELETE FROM audit.change_context c
+     WHERE NOT EXISTS (SELECT FROM audit.version_log l WHERE l.context_id = c.id);
     PERFORM audit.retention_window(false);
     INSERT INTO audit.checkpoint(through_id, hash, rows_pruned, cutoff) VALUES (through, h, n, older_than);
     RETURN n;
 END;
 $$;
 REVOKE ALL ON FUNCTION audit.prune(timestamptz) FROM PUBLIC;
+
+-- ---- a tenant's own history ----
+-- For a tenant's administrators, e.g. through PostgREST: the versions whose client_id is the
+-- caller's tenant (guard.client_id(): for API roles only the signed JWT claim
+-- app_metadata.client_id counts), never another tenant's, and no other user's raw claims
+-- (jwt_claims only for the caller's own changes). A caller whose tenant does not come from
+-- app.client_id of a trusted role must carry the signed claim app_metadata.tenant_admin = true.
+-- TRUNCATEs (all tenants at once) and versions of tables without client_id are not shown.
+-- Not for PUBLIC: GRANT USAGE ON SCHEMA audit and EXECUTE on it to e.g. authenticated.
+CREATE FUNCTION audit.tenant_history(since timestamptz DEFAULT NULL, of_table regclass DEFAULT NULL)
+    RETURNS TABLE(id bigint, record_id uuid, old_record_id uuid, op audit.operation, ts timestamptz,
+                  table_schema name, table_name name, record jsonb, old_record jsonb, changed_columns text[],
+                  db_role name, actor text, sync_run_id bigint, jwt_sub text, jwt_role text, jwt_email text,
+                  jwt_claims jsonb, client_id text)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = '' AS $$
+DECLARE
+    tenant text := guard.client_id();
+    me text := guard.claim('sub');
+BEGIN
+    IF tenant IS NULL THEN
+        RAISE EXCEPTION 'audit.tenant_history: the request names no tenant'
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'Call it with a JWT whose app_metadata.client_id names the tenant (trusted roles: SET app.client_id).';
+    END IF;
+    IF guard.tenant_source() IS DISTINCT FROM 'app.client_id'
+       AND guard.claim('app_metadata.tenant_admin') IS DISTINCT FROM 'true' THEN
+        RAISE EXCEPTION 'audit.tenant_history: only an administrator of tenant "%" may read its history', tenant
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'The JWT must carry app_metadata.tenant_admin = true (set by the auth server, not by the user).';
+    END IF;
+    RETURN QUERY
+    SELECT v.id, v.record_id, v.old_record_id, v.op, v.ts, v.table_schema, v.table_name, v.record, v.old_record,
+           v.changed_columns, v.db_role, v.actor, v.sync_run_id, v.jwt_sub, v.jwt_role, v.jwt_email,
+           CASE WHEN me IS NOT NULL AND v.jwt_sub = me THEN v.jwt_claims END, v.client_id
+      FROM audit.record_version v
+     WHERE v.client_id = tenant
+       AND (since IS NULL OR v.ts >= since)
+       AND (of_table IS NULL OR (v.table_schema, v.table_name) =
+            (SELECT n.nspname, c.relname FROM pg_catalog.pg_class c
+               JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = of_table))
+     ORDER BY v.id;
+END;
+$$;
+REVOKE ALL ON FUNCTION audit.tenant_history(timestamptz, regclass) FROM PUBLIC;
 
 -- ---- queries ----
 -- Every version of one record, found by schema, table name and key values (not by OID:
