@@ -194,6 +194,64 @@ END;
 $$;
 REVOKE ALL ON FUNCTION audit.check_may_manage(regclass, text) FROM PUBLIC;
 
+-- TRUNCATE of a partition is audited too: audit_t is a statement trigger, which PostgreSQL
+-- does not clone to partitions (the row trigger audit_i_u_d is cloned). Creates audit_t on
+-- every partition in the tree of `root` below a table that has it, and drops it from tables
+-- that are no longer below one (DETACH PARTITION, disable_tracking) and are not tracked
+-- themselves (no audit.tracked_table row).
+CREATE FUNCTION audit.sync_partition_triggers(root regclass) RETURNS void
+    LANGUAGE plpgsql VOLATILE SET search_path = '' AS $$
+DECLARE
+    p regclass;
+BEGIN
+    FOR p IN SELECT t.relid FROM pg_catalog.pg_partition_tree($1) t
+               JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) t.relid
+              WHERE c.relispartition
+                AND NOT EXISTS (SELECT FROM pg_catalog.pg_trigger g
+                                 WHERE g.tgrelid OPERATOR(pg_catalog.=) t.relid AND g.tgname OPERATOR(pg_catalog.=) 'audit_t')
+                AND EXISTS (SELECT FROM pg_catalog.pg_partition_ancestors(t.relid) a
+                              JOIN pg_catalog.pg_trigger g ON g.tgrelid OPERATOR(pg_catalog.=) a.relid
+                             WHERE a.relid OPERATOR(pg_catalog.<>) t.relid AND g.tgname OPERATOR(pg_catalog.=) 'audit_t'
+                               AND g.tgfoid OPERATOR(pg_catalog.=) 'audit.truncate_trigger()'::pg_catalog.regprocedure)
+              ORDER BY t.level LOOP
+        EXECUTE pg_catalog.format('CREATE TRIGGER audit_t AFTER TRUNCATE ON %s
+            FOR EACH STATEMENT EXECUTE FUNCTION audit.truncate_trigger()', p);
+    END LOOP;
+    FOR p IN SELECT g.tgrelid::pg_catalog.regclass FROM pg_catalog.pg_trigger g
+              WHERE g.tgname OPERATOR(pg_catalog.=) 'audit_t'
+                AND g.tgfoid OPERATOR(pg_catalog.=) 'audit.truncate_trigger()'::pg_catalog.regprocedure
+                -- kept where it or an ancestor is tracked (has a tracked_table row and audit_t)
+                AND NOT EXISTS (SELECT FROM (SELECT g.tgrelid AS relid
+                                               UNION SELECT x.relid FROM pg_catalog.pg_partition_ancestors(g.tgrelid) x) a
+                                  JOIN audit.tracked_table tt ON tt.table_id OPERATOR(pg_catalog.=) a.relid
+                                  JOIN pg_catalog.pg_trigger h ON h.tgrelid OPERATOR(pg_catalog.=) a.relid
+                                 WHERE h.tgname OPERATOR(pg_catalog.=) 'audit_t'
+                                   AND h.tgfoid OPERATOR(pg_catalog.=) 'audit.truncate_trigger()'::pg_catalog.regprocedure) LOOP
+        EXECUTE pg_catalog.format('DROP TRIGGER audit_t ON %s', p);
+    END LOOP;
+END;
+$$;
+REVOKE ALL ON FUNCTION audit.sync_partition_triggers(regclass) FROM PUBLIC;
+
+-- Partitions created (CREATE TABLE ... PARTITION OF), attached or detached later.
+-- SECURITY DEFINER: it runs on DDL of any role, which need not be able to call the above.
+CREATE FUNCTION audit.on_partition_ddl() RETURNS event_trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = '' AS $$
+DECLARE
+    t oid;
+BEGIN
+    IF pg_catalog.to_regclass('audit.tracked_table') IS NULL THEN RETURN; END IF;
+    FOR t IN SELECT DISTINCT d.objid FROM pg_catalog.pg_event_trigger_ddl_commands() d
+              WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+                AND d.objsubid OPERATOR(pg_catalog.=) 0 AND d.object_type OPERATOR(pg_catalog.=) 'table' LOOP
+        PERFORM audit.sync_partition_triggers(t::pg_catalog.regclass);
+    END LOOP;
+END;
+$$;
+REVOKE ALL ON FUNCTION audit.on_partition_ddl() FROM PUBLIC;
+CREATE EVENT TRIGGER audit_on_partition_ddl ON ddl_command_end WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE')
+    EXECUTE FUNCTION audit.on_partition_ddl();
+
 CREATE FUNCTION audit.enable_tracking(regclass) RETURNS void
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = '' AS $$
 DECLARE
@@ -224,6 +282,7 @@ BEGIN
             FOR EACH STATEMENT EXECUTE FUNCTION audit.truncate_trigger()', $1);
     END IF;
     INSERT INTO audit.tracked_table(table_id) VALUES ($1) ON CONFLICT (table_id) DO NOTHING;
+    PERFORM audit.sync_partition_triggers($1);  -- audit_t on its partitions
 END;
 $$;
 
@@ -277,6 +336,7 @@ BEGIN
     PERFORM audit.check_may_manage($1, 'audit.disable_tracking');
     EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS audit_i_u_d ON %s', $1);
     EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS audit_t ON %s', $1);
+    PERFORM audit.sync_partition_triggers($1);  -- and from its partitions
 END;
 $$;
 -- Not for PUBLIC (SECURITY DEFINER); GRANT EXECUTE to the roles that own tracked tables

@@ -255,11 +255,80 @@ $$;
 -- Drops trigger tg of rel if it is there (without DROP TRIGGER IF EXISTS's notice).
 CREATE FUNCTION guard.reference_drop_trigger(rel regclass, tg text) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  p regclass;
 BEGIN
-  IF EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t WHERE t.tgrelid = rel AND t.tgname = tg) THEN
-    EXECUTE format('DROP TRIGGER %I ON %s', tg, rel);
-  END IF;
+  -- rel first: dropping a row trigger there drops its clones on the partitions; statement
+  -- triggers were created on each partition (guard.reference_sync_partition_triggers).
+  FOR p IN SELECT t.relid FROM (SELECT rel::oid AS relid, 0 AS level
+                                 UNION SELECT x.relid, x.level FROM pg_catalog.pg_partition_tree(rel) x) t
+            ORDER BY t.level LOOP
+    IF EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t WHERE t.tgrelid = p AND t.tgname = tg AND t.tgparentid = 0) THEN
+      EXECUTE format('DROP TRIGGER %I ON %s', tg, p);
+    END IF;
+  END LOOP;
 END $$;
+
+-- Statement-level triggers are not cloned to partitions (row triggers are): without these a
+-- direct INSERT into a partition of a referencing table skipped the check, and TRUNCATE of a
+-- partition of a referenced table the guard. Creates <name>_insert (non-deferrable references)
+-- on every partition in the tree of `root` below a referencing table and <name>_on_truncate
+-- below a referenced one; drops them from tables no longer below their table (DETACH).
+-- SECURITY INVOKER (as guard.reference_drop_trigger): it can only create and drop triggers the
+-- caller could; guard.add_reference() calls it as the tables' owner.
+CREATE FUNCTION guard.reference_sync_partition_triggers(root regclass) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  p regclass;
+  r guard.reference;
+  t record;
+BEGIN
+  FOR p IN SELECT pt.relid FROM pg_catalog.pg_partition_tree(root) pt
+             JOIN pg_catalog.pg_class c ON c.oid = pt.relid WHERE c.relispartition ORDER BY pt.level LOOP
+    FOR r IN SELECT g.* FROM guard.reference g
+              WHERE NOT g.report_only
+                AND (g.source_table::oid IN (SELECT a.relid FROM pg_catalog.pg_partition_ancestors(p) a WHERE a.relid <> p)
+                  OR g.target_table::oid IN (SELECT a.relid FROM pg_catalog.pg_partition_ancestors(p) a WHERE a.relid <> p)) LOOP
+      IF NOT r.is_deferrable
+         AND r.source_table::oid IN (SELECT a.relid FROM pg_catalog.pg_partition_ancestors(p) a)
+         AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger g WHERE g.tgrelid = p AND g.tgname = r.name || '_insert') THEN
+        EXECUTE format('CREATE TRIGGER %I AFTER INSERT ON %s REFERENCING NEW TABLE AS rg_new_rows FOR EACH STATEMENT EXECUTE FUNCTION guard.reference_check_insert(%L)',
+                       r.name || '_insert', p, r.name);
+      END IF;
+      IF r.target_table::oid IN (SELECT a.relid FROM pg_catalog.pg_partition_ancestors(p) a)
+         AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger g WHERE g.tgrelid = p AND g.tgname = r.name || '_on_truncate') THEN
+        EXECUTE format('CREATE TRIGGER %I BEFORE TRUNCATE ON %s FOR EACH STATEMENT EXECUTE FUNCTION guard.reference_truncate_guard(%L)',
+                       r.name || '_on_truncate', p, r.name);
+      END IF;
+    END LOOP;
+  END LOOP;
+  FOR t IN SELECT g.tgrelid::regclass AS rel, g.tgname FROM pg_catalog.pg_trigger g
+             JOIN guard.reference ref ON g.tgargs = pg_catalog.convert_to(ref.name, 'UTF8') || '\x00'::bytea
+            WHERE (g.tgfoid = 'guard.reference_check_insert()'::regprocedure AND g.tgname = ref.name || '_insert'
+                   AND ref.source_table::oid <> g.tgrelid
+                   AND ref.source_table::oid NOT IN (SELECT a.relid FROM pg_catalog.pg_partition_ancestors(g.tgrelid) a))
+               OR (g.tgfoid = 'guard.reference_truncate_guard()'::regprocedure AND g.tgname = ref.name || '_on_truncate'
+                   AND ref.target_table::oid <> g.tgrelid
+                   AND ref.target_table::oid NOT IN (SELECT a.relid FROM pg_catalog.pg_partition_ancestors(g.tgrelid) a)) LOOP
+    EXECUTE format('DROP TRIGGER %I ON %s', t.tgname, t.rel);
+  END LOOP;
+END $$;
+
+-- Partitions created (CREATE TABLE ... PARTITION OF), attached or detached later.
+-- SECURITY DEFINER, as guard.reference_on_sql_drop(): it runs on DDL of any role.
+CREATE FUNCTION guard.reference_on_partition() RETURNS event_trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  t oid;
+BEGIN
+  IF to_regclass('guard.reference') IS NULL THEN RETURN; END IF;
+  FOR t IN SELECT DISTINCT d.objid FROM pg_catalog.pg_event_trigger_ddl_commands() d
+            WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objsubid = 0 AND d.object_type = 'table' LOOP
+    PERFORM guard.reference_sync_partition_triggers(t::regclass);
+  END LOOP;
+END $$;
+CREATE EVENT TRIGGER guard_reference_on_partition ON ddl_command_end WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE')
+  EXECUTE FUNCTION guard.reference_on_partition();
 
 -- Declares reference reference_name: every element of source_table.source_column must exist in
 -- target_table.target_column (a unique key), within the same tenant when tenant_column is given.
@@ -409,6 +478,8 @@ BEGIN
   EXECUTE format('CREATE TRIGGER %I BEFORE TRUNCATE ON %s FOR EACH STATEMENT EXECUTE FUNCTION guard.reference_truncate_guard(%L)',
                  reference_name || '_on_truncate', target_table, reference_name);
   PERFORM guard.reference_register(r);
+  PERFORM guard.reference_sync_partition_triggers(source_table);  -- statement triggers on partitions
+  PERFORM guard.reference_sync_partition_triggers(target_table);
   IF NOT guard.reference_has_gin_index(source_table, source_column) THEN
     RAISE NOTICE 'reference "%": no GIN index on %.%; deletes and key updates in % will scan %',
                  reference_name, source_table, source_column, target_table, source_table
@@ -558,6 +629,6 @@ REVOKE ALL ON FUNCTION guard.add_reference(text, regclass, name, regclass, name,
     boolean, boolean, name, name), guard.drop_reference(text, boolean), guard.validate_reference(text),
     guard.reference_register(guard.reference), guard.reference_unregister(text),
     guard.reference_mark_validated(text), guard.reference_truncate_guard(), guard.reference_on_sql_drop(),
-    guard.reference_on_rename() FROM PUBLIC;
+    guard.reference_on_rename(), guard.reference_on_partition() FROM PUBLIC;
 
 -- ==== end references ====
