@@ -194,6 +194,23 @@ SELECT (actor = 'registry-sync apply' OR sync_run_id = 7 OR app = 'registry-sync
 DELETE FROM att.kpis;
 SELECT audit.disable_tracking('att.kpis');
 
+-- A caller who may not act as the API roles (USAGE on schema guard only) is told what the report
+-- could not check, instead of getting a clean report.
+CREATE ROLE rls_linter NOLOGIN;
+GRANT USAGE ON SCHEMA guard TO rls_linter;
+CREATE TABLE att.tenant_rows (client_id text NOT NULL, id int PRIMARY KEY);
+SELECT count(*) > 0 FROM guard.rls_tenant_isolation('att.tenant_rows');
+CREATE POLICY read_rows ON att.tenant_rows FOR SELECT TO authenticated USING (true);
+GRANT SELECT ON att.tenant_rows TO authenticated;
+SELECT audit.enable_tracking('att.kpis');
+SET ROLE rls_linter;
+SELECT object, severity, left(finding, 120) AS finding FROM guard.rls_report() ORDER BY object, finding;
+RESET ROLE;
+SELECT audit.disable_tracking('att.kpis');
+DROP TABLE att.tenant_rows;
+REVOKE USAGE ON SCHEMA guard FROM rls_linter;
+DROP ROLE rls_linter;
+
 -- Every finding comes with a fix.
 SELECT count(*) AS findings_without_fix FROM guard.rls_report() WHERE coalesce(fix, '') = '';
 

@@ -502,10 +502,14 @@ WITH api AS MATERIALIZED (
     FROM probes x JOIN pols p ON p.oid = x.polid
    WHERE x.verdict = 'error'
   UNION ALL
-  SELECT r.kind || ' ' || r.name, 'error',
-         format('tenant table (column client_id) without a tenant predicate: a policy lets %s use rows of every tenant', x.roles),
+  SELECT r.kind || ' ' || r.name, CASE WHEN e.unverified THEN 'warning' ELSE 'error' END,
+         CASE WHEN e.unverified
+              THEN format('tenant table (column client_id) whose tenant predicate could not be verified (see its policies'' findings): %s may use rows of every tenant', x.roles)
+              ELSE format('tenant table (column client_id) without a tenant predicate: a policy lets %s use rows of every tenant', x.roles) END,
          format('SELECT guard.rls_tenant_isolation(%L) (restrictive: client_id = guard.client_id())', r.name)
     FROM rels r JOIN reach_roles x ON x.oid = r.oid
+   CROSS JOIN LATERAL (SELECT EXISTS (SELECT FROM probes pb JOIN pols p ON p.oid = pb.polid
+                                       WHERE p.polrelid = r.oid AND pb.verdict = 'error') AS unverified) e
    WHERE r.relkind IN ('r', 'p') AND r.relrowsecurity AND r.tenant_attnum IS NOT NULL
      AND r.oid NOT IN (SELECT oid FROM isolated)
   UNION ALL
@@ -564,9 +568,13 @@ WITH api AS MATERIALIZED (
                           w.rolname, w.tables, w.rolname)
               ELSE 'run guard.rls_report() as a superuser (the check writes to a scratch audited table as the API role and rolls back)' END
     FROM (SELECT a.rolname, string_agg(DISTINCT r.name, ', ') AS tables
-            FROM api a CROSS JOIN audit.tracked_table tt JOIN rels r ON r.oid = tt.table_id
+            FROM api a CROSS JOIN rels r
            WHERE has_schema_privilege(a.oid, r.nsp, 'USAGE')
              AND (has_any_column_privilege(a.oid, r.oid, 'INSERT, UPDATE') OR has_table_privilege(a.oid, r.oid, 'DELETE'))
+             -- audited: the audit trail's row trigger (found in the catalog: callers need no USAGE on schema audit)
+             AND EXISTS (SELECT FROM pg_trigger tg JOIN pg_proc tp ON tp.oid = tg.tgfoid
+                                                   JOIN pg_namespace tn ON tn.oid = tp.pronamespace
+                          WHERE tg.tgrelid = r.oid AND tn.nspname = 'audit' AND tp.proname = 'insert_update_delete_trigger')
            GROUP BY a.rolname) w
    CROSS JOIN LATERAL guard.rls_probe_audit_trust(w.rolname) t
    WHERE cardinality(t.trusted) > 0 OR t.problem IS NOT NULL
