@@ -2,7 +2,8 @@
 #
 #   dr_rows [psql args]   one line per table of the registry's schemas: "schema.table count md5",
 #                         md5 over the rows' text in sorted order (what a restore must keep)
-#   dr_security [args]    RLS flags, policies and grants (tables, schemas, functions), sorted
+#   dr_security [args]    RLS flags, policies and grants (tables, schemas, functions), sorted;
+#                         a default ACL is shown as what it grants (pg_dump omits default ACLs)
 #   dr_seal_all [args]    seals until audit.verify() reports nothing unsealed
 DR_SCHEMAS="'public','audit','guard','registry_sync','supabase_migrations'"
 
@@ -19,11 +20,11 @@ SQL
 
 dr_security() {
   psql -X -At -v ON_ERROR_STOP=1 "$@" <<SQL
-SELECT 'schema ' || nspname || ' ' || coalesce(nspacl::text, '-') FROM pg_catalog.pg_namespace
+SELECT 'schema ' || nspname || ' ' || coalesce(nspacl, acldefault('n', nspowner))::text FROM pg_catalog.pg_namespace
  WHERE nspname IN ($DR_SCHEMAS)
 UNION ALL
 SELECT 'table ' || n.nspname || '.' || c.relname || ' rls=' || c.relrowsecurity || ' force=' || c.relforcerowsecurity
-       || ' ' || coalesce(c.relacl::text, '-')
+       || ' ' || coalesce(c.relacl, acldefault((CASE WHEN c.relkind = 'S' THEN 's' ELSE 'r' END)::"char", c.relowner))::text
   FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
  WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S') AND n.nspname IN ($DR_SCHEMAS)
 UNION ALL
@@ -31,7 +32,7 @@ SELECT 'policy ' || schemaname || '.' || tablename || ' ' || policyname || ' ' |
        || roles::text || ' ' || coalesce(qual, '-') || ' ' || coalesce(with_check, '-')
   FROM pg_catalog.pg_policies WHERE schemaname IN ($DR_SCHEMAS)
 UNION ALL
-SELECT 'function ' || p.oid::regprocedure::text || ' ' || coalesce(p.proacl::text, '-')
+SELECT 'function ' || p.oid::regprocedure::text || ' ' || coalesce(p.proacl, acldefault('f', p.proowner))::text
   FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
  WHERE n.nspname IN ($DR_SCHEMAS)
 ORDER BY 1
