@@ -21,9 +21,12 @@ SHLIB_LINK = -lstdc++
 
 # pg_regress suites: every test/sql/*.sql, in name order.
 REGRESS = $(sort $(basename $(notdir $(wildcard test/sql/*.sql))))
-REGRESS_OPTS = --inputdir=test --outputdir=test
+# Results and diffs go to RG_REGRESS_OUT / RG_ISOLATION_OUT (default: beside the inputs).
+RG_REGRESS_OUT ?= test
+RG_ISOLATION_OUT ?= test/isolation
+REGRESS_OPTS = --inputdir=test --outputdir=$(RG_REGRESS_OUT)
 ISOLATION = $(sort $(basename $(notdir $(wildcard test/isolation/specs/*.spec))))
-ISOLATION_OPTS = --inputdir=test/isolation --outputdir=test/isolation
+ISOLATION_OPTS = --inputdir=test/isolation --outputdir=$(RG_ISOLATION_OUT)
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)

@@ -13,8 +13,7 @@ trap 'pgc_stop; rm -rf "$work"' EXIT
 pgc_start rg-bench-apply >/dev/null
 export RGSYNC_MAPPING=$PWD/config/registry-mapping.yaml
 BIN=$PWD/build/daemon/registry-sync
-fixture=$(cd .. && pwd)/shared/agent9/registry-2026-01
-[ -d "$fixture" ] || fixture=/work/shared/agent9/registry-2026-01
+fixture=test/fixtures/registry-2026-01
 
 psql -X -q -c "CREATE DATABASE bench"
 export PGDATABASE=bench

@@ -9,11 +9,14 @@
 # demo_expect <what>: announces the error(s) that follow as intended.
 demo_expect() { echo "-- expected: $*"; }
 
+# The migrations the demo applies (DEMO_MIGRATIONS: another directory, for test/suites/demo.sh).
+DEMO_MIGRATIONS=${DEMO_MIGRATIONS:-migrations}
+
 # demo_registry_schema: the registry tables from migrations/ (applies them when the database
 # has none; registry-sync migrate is idempotent, so after 20-migrate this is a no-op).
 demo_registry_schema() {
   local out
-  out=$(build/daemon/registry-sync migrate --dir migrations) || { echo "$out" >&2; return 1; }
+  out=$(build/daemon/registry-sync migrate --dir "$DEMO_MIGRATIONS") || { echo "$out" >&2; return 1; }
   case "$out" in
     "database is up to date"*) ;;
     *) echo "(registry schema for this step: $(echo "$out" | tail -1))" ;;

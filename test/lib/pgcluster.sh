@@ -57,6 +57,9 @@ pgc_free_port() {
 
 pgc_start() {
   local name=${1:-rg}
+  # A cluster inherited from a parent (test/check.sh exports PGC_ROOT) is not ours to stop:
+  # forget it first, so a failed start's trap (pgc_stop) cannot remove the parent's cluster.
+  PGC_ROOT=
   [ -f "$PGC_REPO/registry_guard.so" ] || { echo "pgcluster: registry_guard.so is not built; run make first" >&2; return 1; }
   PGC_ROOT=$(mktemp -d "${TMPDIR:-/tmp}/$name.XXXXXX")
   chmod 755 "$PGC_ROOT"

@@ -1,8 +1,8 @@
 # Helpers for the sync_apply_* suites (source after tap.sh, with a cluster's PG* env exported).
 SA_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 SA_BIN=$SA_REPO/build/daemon/registry-sync
-SA_FIXTURE=${SA_FIXTURE:-$(cd "$SA_REPO/.." && pwd)/shared/agent9/registry-2026-01}
-[ -d "$SA_FIXTURE" ] || SA_FIXTURE=/work/shared/agent9/registry-2026-01
+# The January 2026 registry and the rows it must become (test/fixtures/registry-2026-01/README.md).
+SA_FIXTURE=${SA_FIXTURE:-$SA_REPO/test/fixtures/registry-2026-01}
 export RGSYNC_MAPPING=$SA_REPO/config/registry-mapping.yaml
 
 # sa_newdb NAME: a fresh database with the registry schema (every migration, in order).

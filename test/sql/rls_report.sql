@@ -2,12 +2,20 @@
 -- finding per problem on a deliberately bad schema; clean again once fixed with the templates.
 CREATE EXTENSION registry_guard;
 \set SHOW_CONTEXT never
+-- The API roles the templates name exist already on a Supabase server: the ones missing are
+-- created and noted, and only those are dropped at the end.
+CREATE TEMP TABLE rls_r_created_roles (rolname name);
 DO $$
+DECLARE
+  r record;
 BEGIN
-  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'anon') THEN CREATE ROLE anon NOLOGIN; END IF;
-  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'authenticated') THEN CREATE ROLE authenticated NOLOGIN; END IF;
-  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'service_role') THEN CREATE ROLE service_role NOLOGIN BYPASSRLS; END IF;
-  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'registry_reader') THEN CREATE ROLE registry_reader NOLOGIN; END IF;
+  FOR r IN SELECT * FROM (VALUES ('anon', ''), ('authenticated', ''), ('service_role', ' BYPASSRLS'),
+                                 ('registry_reader', '')) v(rolname, attrs) LOOP
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = r.rolname) THEN
+      EXECUTE format('CREATE ROLE %I NOLOGIN', r.rolname) || r.attrs;
+      INSERT INTO rls_r_created_roles VALUES (r.rolname);
+    END IF;
+  END LOOP;
 END $$;
 SELECT * FROM guard.rls_report();
 
@@ -90,4 +98,11 @@ RESET registry_guard.api_roles;
 DROP SCHEMA rls_r CASCADE;
 DROP SCHEMA auth CASCADE;
 DROP EXTENSION registry_guard CASCADE;
-DROP ROLE anon, authenticated, service_role, registry_reader;
+DO $$
+DECLARE
+  r name;
+BEGIN
+  FOR r IN SELECT rolname FROM rls_r_created_roles LOOP
+    EXECUTE format('DROP ROLE %I', r);
+  END LOOP;
+END $$;

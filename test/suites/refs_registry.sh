@@ -43,7 +43,7 @@ tap_is "$(q -c "SELECT (SELECT count(*) FROM kpis) || ' ' || (SELECT count(*) FR
 got=$(q -c "SELECT reference || ' ' || count(*) || ' ' || string_agg(DISTINCT missing_element, ',') FROM guard.validate_references() GROUP BY reference")
 tap_is "$got" "kpis_data_product 20 FI_Star_Schema" "validate_references() reports only the report-only data product names"
 
-# One of the January files' dangling process ids (kpis.dangling.txt of the shared fixtures:
+# One of the January files' dangling process ids (test/fixtures/registry-2026-01 kpis.dangling.txt:
 # KPI travel names it, the old seed dropped it silently) is refused at commit.
 bad=finance_travel_management
 err=$(q -c "BEGIN" -c "UPDATE kpis SET business_process_ids = business_process_ids || '$bad'::text WHERE id = (SELECT min(id) FROM kpis)" -c "COMMIT" 2>&1)
