@@ -77,7 +77,7 @@ SELECT set_config('request.jwt.claims', '{"sub": "8f2f0f0e-5a4b-4c3d-9e2f-1a2b3c
   "email": "ann@example.com", "app_metadata": {"client_id": "acme"}}', false) IS NOT NULL AS set;
 SELECT client_id, id, name FROM rls_t.principals ORDER BY 1, 2;
 UPDATE rls_t.principals SET preferences = '{"theme": "dark"}' WHERE id = 'cfo' RETURNING client_id, id, preferences;
-UPDATE rls_t.principals SET preferences = '{"theme": "dark"}' WHERE id = 'coo';
+UPDATE rls_t.principals SET preferences = '{"theme": "dark"}' WHERE id = 'coo' RETURNING client_id, id, preferences;
 UPDATE rls_t.principals SET name = 'Anne' WHERE id = 'cfo';
 UPDATE rls_t.principals SET auth_user_id = NULL WHERE id = 'cfo';
 INSERT INTO rls_t.principals (client_id, id, name) VALUES ('acme', 'cto', 'Cy');

@@ -117,17 +117,21 @@ tap_is "$?" 1 "non-advancing paging fails instead of looping"
 tap_like "$(cat "$work/out")" "paging does not advance" "error explains the paging problem"
 scim_admin POST /faults '{}' >/dev/null
 
-# Wrong token: 401 at once, and no token in any output.
-HR_TOKEN=wrong-token-0000 "$RS" hr --mapping "$work/m.yaml" --full >"$work/out" 2>&1
+# Wrong token: 401 at once, and neither token in any output (the rejected one is checked in
+# the 401 run's own output, kept apart so later runs cannot overwrite it).
+HR_TOKEN=wrong-token-0000 "$RS" hr --mapping "$work/m.yaml" --full >"$work/out401" 2>&1
 tap_is "$?" 1 "wrong token fails"
-tap_like "$(cat "$work/out")" "HTTP 401" "401 is reported"
+cat "$work/out401" >>"$work/all-output"
+tap_like "$(cat "$work/out401")" "HTTP 401" "401 is reported"
+tap_is "$(grep -c "wrong-token-0000" "$work/out401")" 0 "the rejected token is not in the 401 run's output"
 printf '%s' "$SCIM_TOKEN" >"$work/token"
 sed -i "s|token_env: HR_TOKEN|token_file: $work/token|" "$work/m.yaml"
 hr --full
 tap_ok $? "token from a file works"
-cat "$work/out" >>"$work/all-output"
-tap_ok "$(grep -c "$SCIM_TOKEN" "$work/all-output")" "the token never appears in output or logs"
-tap_is "$(q "SELECT count(*) FROM registry_sync.sync_runs WHERE error LIKE '%$SCIM_TOKEN%' OR counts::text LIKE '%$SCIM_TOKEN%'")" 0 "the token never appears in sync_runs"
+tap_like "$(cat "$work/all-output")" "HTTP 401" "(the collected output holds the 401 run's)"
+tap_is "$(grep -c -e "$SCIM_TOKEN" -e "wrong-token-0000" "$work/all-output")" 0 "no token appears in any run's output"
+tap_is "$(q "SELECT count(*) FROM registry_sync.sync_runs WHERE concat(error, counts::text) LIKE ANY (ARRAY['%$SCIM_TOKEN%', '%wrong-token-0000%'])")" 0 \
+  "no token appears in sync_runs"
 
 # The server dies mid-paging: the run fails and writes nothing.
 q "UPDATE principal_profiles SET title = 'Changed again' WHERE id = 'emp_E2'" >/dev/null

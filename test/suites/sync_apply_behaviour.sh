@@ -82,14 +82,33 @@ out=$("$SA_BIN" apply --registry "$work/snap" --full-diff 2>&1)
 tap_like "$out" "applied: 0 row\(s\) written" "apply(export(db)) writes 0 rows"
 tap_is "$(psql -X -At -c "SELECT count(*) FROM registry_documents")" 4 "documents round-trip"
 
-# Tenancy: once a table has client_id, apply writes into --tenant and leaves other tenants alone.
-psql -X -q <<'SQL'
-ALTER TABLE kpis ADD COLUMN client_id text NOT NULL DEFAULT 'default';
-ALTER TABLE kpis DROP CONSTRAINT kpis_pkey, ADD PRIMARY KEY (client_id, id);
-SQL
+# Tenancy: the multi-tenancy migration keys every registry table by (client_id, id); apply
+# --tenant acme writes acme's rows, the same rows the default tenant got from the same files,
+# and leaves the default tenant's rows untouched; an edit applied for acme changes acme only.
+pkey() { psql -X -At -v ON_ERROR_STOP=1 -c "SELECT string_agg(a.attname, ',' ORDER BY k.ord) FROM pg_catalog.pg_constraint c
+  CROSS JOIN LATERAL unnest(c.conkey) WITH ORDINALITY k(attnum, ord) JOIN pg_catalog.pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum
+  WHERE c.conrelid = '$1'::regclass AND c.contype = 'p'"; }
+tenant_rows() {  # tenant_rows <table> <tenant>: its rows without tenant and timestamps, sorted
+  psql -X -At -v ON_ERROR_STOP=1 -c "SELECT coalesce(string_agg(r::text, E'\\n' ORDER BY r::text), '') FROM (
+    SELECT to_jsonb(t) - 'client_id' - 'created_at' - 'updated_at' AS r FROM public.$1 t WHERE client_id = '$2') s"; }
+tenant_tables="kpis business_processes data_products business_glossary_terms consulting_personas council_presets"
+for t in $tenant_tables; do tap_is "$(pkey "$t")" "client_id,id" "$t is keyed by (client_id, id)"; done
+default_before=$(for t in $tenant_tables principal_profiles; do tenant_rows "$t" default; done)
+tap_is "$(psql -X -At -c "SELECT count(*) FROM kpis WHERE client_id <> 'default'")" 0 "before: every row is the default tenant's"
 out=$("$SA_BIN" apply --registry "$R" --on-dangling=drop --tenant acme 2>&1); rc=$?
-tap_is "$rc" 0 "apply --tenant acme succeeds on a table with client_id"
-tap_is "$(psql -X -At -c "SELECT client_id, count(*) FROM kpis GROUP BY 1 ORDER BY 1" | tr '\n' ' ')" "acme|20 default|20 " \
-  "the tenant gets its own rows; the default tenant's rows are untouched"
+tap_is "$rc" 0 "apply --tenant acme succeeds"
+tap_like "$out" "^kpis: 20 inserted, 0 updated, 0 deleted, 0 unchanged$" "apply --tenant acme inserts acme's kpis (the default tenant's do not count as unchanged)"
+for t in $tenant_tables; do
+  got=$(tenant_rows "$t" acme)
+  [ -n "$got" ] || echo "# acme has no $t rows"
+  tap_is "$([ -n "$got" ] && [ "$got" = "$(tenant_rows "$t" default)" ] && echo same || echo differ)" same \
+    "acme's $t rows are what the default tenant got from the same files"
+done
+tap_is "$(for t in $tenant_tables principal_profiles; do tenant_rows "$t" default; done)" "$default_before" "the default tenant's rows are untouched"
+sed -i '0,/name: "Gross Revenue"/s//name: "Gross Revenue (acme)"/' "$R/kpi_registry.yaml"
+out=$("$SA_BIN" apply --registry "$R" --on-dangling=drop --tenant acme 2>&1); rc=$?
+tap_like "$out" "^kpis: 0 inserted, 1 updated, 0 deleted, 19 unchanged$" "an edit applied for acme updates one acme row"
+tap_is "$(psql -X -At -c "SELECT string_agg(client_id || ':' || name, ',' ORDER BY client_id) FROM kpis WHERE id = 'gross_revenue'")" \
+  "acme:Gross Revenue (acme),default:Gross Revenue" "and leaves the default tenant's row as it was"
 psql -X -q -d postgres -c "DROP DATABASE $db"
 tap_done
