@@ -7,11 +7,19 @@
 -- tables for API roles, and actor settings of the audit that API roles can forge.
 CREATE EXTENSION registry_guard;
 \set SHOW_CONTEXT never
+-- The API roles exist already on a Supabase server: the ones missing are created and noted,
+-- and only those are dropped at the end.
+CREATE TEMP TABLE rls_a_created_roles (rolname name);
 DO $$
+DECLARE
+  r record;
 BEGIN
-  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'anon') THEN CREATE ROLE anon NOLOGIN; END IF;
-  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'authenticated') THEN CREATE ROLE authenticated NOLOGIN; END IF;
-  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'service_role') THEN CREATE ROLE service_role NOLOGIN BYPASSRLS; END IF;
+  FOR r IN SELECT * FROM (VALUES ('anon', ''), ('authenticated', ''), ('service_role', ' BYPASSRLS')) v(rolname, attrs) LOOP
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = r.rolname) THEN
+      EXECUTE format('CREATE ROLE %I NOLOGIN', r.rolname) || r.attrs;
+      INSERT INTO rls_a_created_roles VALUES (r.rolname);
+    END IF;
+  END LOOP;
 END $$;
 CREATE VIEW report AS SELECT object, severity, finding FROM guard.rls_report();
 -- Nothing yet: the extension's own objects are clean.
@@ -218,4 +226,11 @@ DROP SCHEMA att CASCADE;
 DROP SCHEMA auth CASCADE;
 DROP VIEW report;
 DROP EXTENSION registry_guard CASCADE;
-DROP ROLE anon, authenticated, service_role;
+DO $$
+DECLARE
+  r name;
+BEGIN
+  FOR r IN SELECT rolname FROM rls_a_created_roles LOOP
+    EXECUTE format('DROP ROLE %I', r);
+  END LOOP;
+END $$;
