@@ -62,6 +62,7 @@ step "pg_restore --disable-triggers (runbook block logical-restore)" rb_run logi
 step "runbook block logical-verify passes" rb_run logical-verify
 tap_like "$(cat "$work/out")" "audit chain ok: true" "and reports the audit chain ok"
 tap_like "$(cat "$work/out")" "enforced reference violations: 0" "and no enforced reference violated"
+tap_like "$(cat "$work/out")" "restore verified: .* equals the manifest .* audit seal head and chain" "and verify-restore confirms the manifest taken with the dump"
 
 step "no pending or edited migration on the restored database" "$rs" status --fail-on-pending --dir migrations --database-url "$RESTORE_DB"
 tap_is "$(dr_rows "${D[@]}")" "$rows_src" "every table's row count and checksum equals the source's"
@@ -91,4 +92,41 @@ dr_seal_all "${D[@]}"; tap_ok $? "sealing continues on the restored database"
 tap_is "$(psql -X -At "${D[@]}" -c "SELECT ok FROM audit.verify()")" t "and the chain still verifies"
 out=$(cd "$repo" && "$rs" apply --registry "$reg" --on-dangling=drop --database-url "$RESTORE_DB" 2>&1)
 tap_like "$out" "applied: 1 row\(s\) written" "the first apply after the restore compares in full and rewrites only the row edited since"
+
+# verify-restore names every difference: rows changed, added and removed, a table dropped and
+# one created, a migration recorded, an audit version tampered with behind the triggers' back.
+out=$("$rs" verify-restore --manifest "$DUMP.manifest.json" --database-url "$RESTORE_DB" 2>&1); rc=$?
+tap_is "$rc" 1 "after writes to the restored database verify-restore exits 1"
+tap_like "$out" "table public.kpis: 20 rows as in the manifest, but their content differs" "it names the changed KPI table"
+tap_like "$out" "audit seal head: id [0-9]+ .*, the manifest has id [0-9]+" "and the moved seal head"
+psql -X -q "${D[@]}" -v ON_ERROR_STOP=1 >/dev/null 2>&1 <<'SQL'
+DELETE FROM public.council_preset_members WHERE position = 1;
+CREATE TABLE registry_sync.stray (id int);
+DROP TABLE registry_sync.watermarks;
+INSERT INTO supabase_migrations.schema_migrations (version, name) VALUES ('29991231000000', 'not_in_the_manifest');
+SET session_replication_role = replica;
+ALTER TABLE audit.version_log DISABLE TRIGGER USER;
+UPDATE audit.version_log SET image = image || '{"name": "tampered"}' WHERE id = (SELECT min(id) FROM audit.version_log);
+SQL
+tap_ok $? "the restored database is damaged in five more ways"
+out=$("$rs" verify-restore --manifest "$DUMP.manifest.json" --database-url "$RESTORE_DB" 2>&1); rc=$?
+tap_is "$rc" 1 "verify-restore exits 1"
+tap_like "$out" "table public.council_preset_members: [0-9]+ rows, the manifest has 24" "names the table that lost rows"
+tap_like "$out" "table registry_sync.stray: not in the manifest \(0 rows\)" "names the table that is not in the manifest"
+tap_like "$out" "table registry_sync.watermarks: missing" "names the dropped table"
+tap_like "$out" "migration 29991231000000: applied here, not in the manifest" "names the migration not in the manifest"
+tap_like "$out" "audit.verify\(\): the chain does not verify \(first bad version [0-9]+" "names the first tampered audit version"
+tap_like "$out" "table audit.version_log: [0-9]+ rows as in the manifest, but their content differs|table audit.version_log: [0-9]+ rows, the manifest" "and the audit log's checksum"
+tap_like "$(tail -1 <<<"$out")" "restore differs from the manifest .*: [0-9]+ difference\(s\)" "and ends with the number of differences"
+
+# Usage errors name the file.
+out=$("$rs" verify-restore --manifest "$work/nope.json" --database-url "$RESTORE_DB" 2>&1); rc=$?
+tap_is "$rc" 2 "a missing manifest file is a usage error (exit 2)"
+tap_like "$out" "nope.json: cannot read the manifest" "naming the file"
+echo '{"tables": {}}' >"$work/other.json"
+out=$("$rs" verify-restore --manifest "$work/other.json" --database-url "$RESTORE_DB" 2>&1); rc=$?
+tap_is "$rc" 2 "a JSON file that is not a manifest is a usage error"
+tap_like "$out" "other.json: not a registry-sync manifest" "naming the file"
+out=$("$rs" manifest --database-url "$RESTORE_DB" 2>&1); rc=$?
+tap_is "$rc" 2 "manifest without --out is a usage error"
 tap_done

@@ -79,6 +79,8 @@ step "differential backup (runbook block diff-backup)" as_server_block diff-back
 sed -i '0,/green_threshold: 0.12/s//green_threshold: 0.15/' "$reg/kpi_registry.yaml"
 "$rs" apply --registry "$reg" --on-dangling=drop >/dev/null 2>&1
 dr_seal_all
+export MANIFEST=$work/manifest-at-target.json
+step "manifest recorded at the target moment (runbook block record-manifest)" rb_run record-manifest
 rows_at=$(dr_rows); sec_at=$(dr_security)
 head_at=$(psql -X -At -c "SELECT * FROM audit.seal_head()")
 refs_sql="SELECT reference || ' ' || source_key || ' ' || missing_element FROM guard.validate_references() ORDER BY 1"
@@ -96,6 +98,7 @@ tap_like "$(cat "$work/out")" "deactivat" "HR run after the target deactivates a
 dr_seal_all
 psql -X -q -c "CREATE TABLE public.dr_after_target AS SELECT g FROM generate_series(1, 20000) g" -c "SELECT pg_switch_wal()" >/dev/null
 rows_after=$(dr_rows)
+"$rs" manifest --out "$work/manifest-latest.json" >/dev/null 2>&1
 [ "$rows_after" != "$rows_at" ]; tap_ok $? "the changes after the target moment changed row checksums"
 (cd / && rb_run_as_server stanza-create) >/dev/null 2>&1   # check: waits until the switched WAL is archived
 rb_run archiver -At >"$work/out" 2>&1
@@ -114,6 +117,12 @@ tap_is "$(psql -X -At "${R[@]}" -c "SELECT pg_is_in_recovery()")" f "recovery st
 step "runbook block verify-restored passes" rb_run verify-restored
 tap_like "$(cat "$work/out")" "audit chain ok: true" "and reports the audit chain ok"
 tap_like "$(cat "$work/out")" "enforced reference violations: 0" "and no enforced reference violated"
+tap_like "$(cat "$work/out")" "restore verified: .* equals the manifest" "and verify-restore confirms the manifest of the target moment"
+out=$("$rs" verify-restore --manifest "$work/manifest-latest.json" --port "$RESTORE_PORT" 2>&1); rc=$?
+tap_is "$rc" 1 "verify-restore against the manifest of the latest state (after the target) exits 1"
+tap_like "$out" "table public.dr_after_target: missing \(the manifest has 20000 rows\)" "it names the table created after the target"
+tap_like "$out" "table public.kpis: 20 rows as in the manifest, but their content differs" "and the KPI changed after it"
+tap_like "$out" "audit seal head: id [0-9]+ .*, the manifest has id [0-9]+" "and the seal head"
 PGPORT=$RESTORE_PORT "$rs" status --fail-on-pending --dir migrations >"$work/out" 2>&1
 tap_ok $? "no pending or edited migration on the restored cluster"
 tap_is "$(dr_rows "${R[@]}")" "$rows_at" "every table's row count and checksum equals the one recorded at the target"

@@ -18,5 +18,7 @@ int run_apply(const std::vector<std::string> &args);     // cli/apply_command.cp
 int run_export(const std::vector<std::string> &args);    // cli/export_command.cpp
 int run_hr(const std::vector<std::string> &args);        // cli/hr_command.cpp
 int run_serve(const std::vector<std::string> &args);     // cli/serve_command.cpp
+int run_manifest(const std::vector<std::string> &args);  // cli/manifest_command.cpp
+int run_verify_restore(const std::vector<std::string> &args);  // cli/verify_restore_command.cpp
 
 }  // namespace rgsync
