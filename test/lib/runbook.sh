@@ -4,6 +4,7 @@
 # A runbook's commands are fenced blocks whose info string names the block:
 #   ```sh test:full-backup        (run with bash -euo pipefail)
 #   ```sql test:check-verify      (run with psql -X -v ON_ERROR_STOP=1)
+#   ```yaml test:new-entry        (a file excerpt; a suite writes it with rb_block)
 # Every fenced block in docs/runbooks must carry such a name and every name must be run by a
 # suite (test/suites/runbooks.sh checks both).
 #

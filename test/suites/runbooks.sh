@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The runbooks cannot rot: every fenced block in docs/runbooks/*.md is named (```sh test:NAME or
-# ```sql test:NAME), names are unique per document, and every named block is run from the
-# document by a suite (rb_use <document> ... rb_run / rb_run_as_server NAME in test/suites/).
+# The runbooks cannot rot: every fenced block in docs/runbooks/*.md is named (```sh test:NAME,
+# ```sql test:NAME, or ```yaml test:NAME for a file excerpt a suite writes with rb_block), names
+# are unique per document, and every named block is used from the document by a suite
+# (rb_use <document> ... rb_run / rb_run_as_server / rb_block NAME in test/suites/).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 . test/lib/tap.sh
@@ -19,15 +20,15 @@ docs=(docs/runbooks/*.md)
 for doc in "${docs[@]}"; do
   blocks=$(rb_list "$doc")
   [ -n "$blocks" ] || continue
-  bad=$(awk '$2 == "-" || ($1 != "sh" && $1 != "sql")' <<<"$blocks")
-  tap_is "$bad" "" "$doc: every block is an sh or sql block named test:NAME"
+  bad=$(awk '$2 == "-" || ($1 != "sh" && $1 != "sql" && $1 != "yaml")' <<<"$blocks")
+  tap_is "$bad" "" "$doc: every block is an sh, sql or yaml block named test:NAME"
   dups=$(awk '{ print $2 }' <<<"$blocks" | sort | uniq -d)
   tap_is "$dups" "" "$doc: block names are unique"
   suites=$(grep -l -- "rb_use $doc" test/suites/*.sh)
   missing=()
   for name in $(awk '$2 != "-" { print $2 }' <<<"$blocks"); do
     # shellcheck disable=SC2086
-    [ -n "$suites" ] && grep -Eq -- "(rb_run|rb_run_as_server|as_server_block) $name( |$|\))" $suites || missing+=("$name")
+    [ -n "$suites" ] && grep -Eq -- "(rb_run|rb_run_as_server|rb_block|as_server_block) $name( |$|\))" $suites || missing+=("$name")
   done
   tap_is "${missing[*]}" "" "$doc: every block is run by a suite (${suites//$'\n'/, })"
 done
