@@ -32,4 +32,15 @@ for doc in "${docs[@]}"; do
   done
   tap_is "${missing[*]}" "" "$doc: every block is run by a suite (${suites//$'\n'/, })"
 done
+# Links between the documents resolve (a renamed runbook breaks the others' references).
+broken=()
+for doc in docs/runbooks/*.md docs/security.md; do
+  [ -f "$doc" ] || continue
+  while IFS= read -r target; do
+    target=${target%%#*}
+    [ -n "$target" ] || continue
+    [ -e "$(dirname "$doc")/$target" ] || broken+=("$doc -> $target")
+  done < <(grep -oE '\]\([^)#][^)]*\)' "$doc" | sed -E 's/^\]\((.*)\)$/\1/' | grep -vE '^[a-z]+:')
+done
+tap_is "${broken[*]}" "" "every relative link in docs/runbooks and docs/security.md resolves"
 tap_done
