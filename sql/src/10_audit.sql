@@ -64,7 +64,10 @@ CREATE INDEX version_log_id_ts ON audit.version_log USING brin(id, ts);
 -- Per-table settings. regclass so that pg_dump/restore re-resolves the table by name.
 CREATE TABLE audit.tracked_table(
     table_id         regclass PRIMARY KEY,
-    ignored_columns  text[] NOT NULL DEFAULT '{}'
+    ignored_columns  text[] NOT NULL DEFAULT '{}',
+    -- The state of the table's audit triggers as last recorded (audit.trigger_state()); NULL
+    -- until enable_tracking. A change is recorded in audit.tracking_event by an event trigger.
+    trigger_state    text
 );
 
 -- Hash chain: one row per sealed version, hash = sha256(previous hash || canonical row text).
@@ -88,6 +91,31 @@ CREATE TABLE audit.seal_watermark(
     wait_xmax  xid8 NOT NULL
 );
 
+-- Tamper evidence for what the triggers cannot see. Events (audit triggers of a tracked table
+-- dropped, disabled, limited to origin mode, or back; retention) are first written to
+-- audit.tracking_event by an event trigger (not dumped: a restore re-creates triggers while its
+-- data loads, and must not collide with restored ids), and audit.seal() moves them into
+-- audit.tracking_log, a tracked table: each event becomes a version in the hash chain.
+CREATE TABLE audit.tracking_event(
+    id           bigserial PRIMARY KEY,
+    at           timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+    event        text NOT NULL,
+    table_name   text,
+    detail       jsonb NOT NULL DEFAULT '{}',
+    session_role name NOT NULL DEFAULT SESSION_USER,  -- the login (the functions writing here are SECURITY DEFINER)
+    txid         bigint NOT NULL DEFAULT pg_catalog.txid_current()
+);
+CREATE TABLE audit.tracking_log(
+    id           bigserial PRIMARY KEY,
+    event_id     bigint,
+    at           timestamptz NOT NULL,
+    event        text NOT NULL,
+    table_name   text,
+    detail       jsonb NOT NULL DEFAULT '{}',
+    session_role name NOT NULL,
+    txid         bigint NOT NULL
+);
+
 -- pg_dump includes the audit data (the tables belong to the extension).
 SELECT pg_catalog.pg_extension_config_dump('audit.version_log', '');
 SELECT pg_catalog.pg_extension_config_dump('audit.record_version_id_seq', '');
@@ -97,6 +125,8 @@ SELECT pg_catalog.pg_extension_config_dump('audit.tracked_table', '');
 SELECT pg_catalog.pg_extension_config_dump('audit.seal', '');
 SELECT pg_catalog.pg_extension_config_dump('audit.checkpoint', '');
 SELECT pg_catalog.pg_extension_config_dump('audit.checkpoint_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('audit.tracking_log', '');
+SELECT pg_catalog.pg_extension_config_dump('audit.tracking_log_id_seq', '');
 
 -- supa_audit's view of the data: same columns, same values; our additions after them.
 -- auth_uid/auth_role exist only where auth.uid()/auth.role() exist (Supabase), as in supa_audit.
@@ -217,6 +247,15 @@ BEGIN
         EXECUTE pg_catalog.format('CREATE TRIGGER audit_t AFTER TRUNCATE ON %s
             FOR EACH STATEMENT EXECUTE FUNCTION audit.truncate_trigger()', p);
     END LOOP;
+    -- ALWAYS, as on the tracked table: a TRUNCATE in replica mode is recorded too. After all
+    -- are created: each ALTER TABLE runs the event trigger, which calls this function again.
+    FOR p IN SELECT g.tgrelid::pg_catalog.regclass FROM pg_catalog.pg_partition_tree($1) t
+               JOIN pg_catalog.pg_trigger g ON g.tgrelid OPERATOR(pg_catalog.=) t.relid
+              WHERE t.relid OPERATOR(pg_catalog.<>) $1::oid AND g.tgname OPERATOR(pg_catalog.=) 'audit_t'
+                AND g.tgenabled OPERATOR(pg_catalog.=) 'O'
+                AND g.tgfoid OPERATOR(pg_catalog.=) 'audit.truncate_trigger()'::pg_catalog.regprocedure LOOP
+        EXECUTE pg_catalog.format('ALTER TABLE %s ENABLE ALWAYS TRIGGER audit_t', p);
+    END LOOP;
     FOR p IN SELECT g.tgrelid::pg_catalog.regclass FROM pg_catalog.pg_trigger g
               WHERE g.tgname OPERATOR(pg_catalog.=) 'audit_t'
                 AND g.tgfoid OPERATOR(pg_catalog.=) 'audit.truncate_trigger()'::pg_catalog.regprocedure
@@ -281,7 +320,13 @@ BEGIN
         EXECUTE pg_catalog.format('CREATE TRIGGER audit_t AFTER TRUNCATE ON %s
             FOR EACH STATEMENT EXECUTE FUNCTION audit.truncate_trigger()', $1);
     END IF;
+    -- Registered before the ALTER below (audit.on_partition_ddl keeps audit_t only on tracked
+    -- tables); a new table's state is recorded once its triggers are complete, a re-enabled
+    -- one's change is recorded by audit.on_ddl.
     INSERT INTO audit.tracked_table(table_id) VALUES ($1) ON CONFLICT (table_id) DO NOTHING;
+    -- ALWAYS: writes under session_replication_role = replica are recorded too.
+    EXECUTE pg_catalog.format('ALTER TABLE %s ENABLE ALWAYS TRIGGER audit_i_u_d, ENABLE ALWAYS TRIGGER audit_t', $1);
+    UPDATE audit.tracked_table SET trigger_state = 'enabled' WHERE table_id = $1;
     PERFORM audit.sync_partition_triggers($1);  -- audit_t on its partitions
 END;
 $$;
@@ -349,6 +394,50 @@ CREATE FUNCTION audit.is_tracked(regclass) RETURNS boolean
     SELECT pg_catalog.count(*) = 2 FROM pg_catalog.pg_trigger
      WHERE tgrelid = $1 AND tgname IN ('audit_i_u_d', 'audit_t')
 $$;
+-- The state of a table's audit triggers: 'enabled' (both, ALWAYS), 'enabled except in replica
+-- mode' (ORIGIN: writes under session_replication_role = replica are not recorded),
+-- 'disabled' (either disabled or REPLICA-only) or 'dropped' (either missing).
+CREATE FUNCTION audit.trigger_state(regclass) RETURNS text
+    LANGUAGE sql STABLE SET search_path = '' AS $$
+    SELECT CASE WHEN pg_catalog.count(*) < 2 THEN 'dropped'
+                WHEN pg_catalog.bool_or(t.tgenabled OPERATOR(pg_catalog.=) ANY (ARRAY['D', 'R']::"char"[])) THEN 'disabled'
+                WHEN pg_catalog.bool_or(t.tgenabled OPERATOR(pg_catalog.=) 'O') THEN 'enabled except in replica mode'
+                ELSE 'enabled' END
+      FROM pg_catalog.pg_trigger t
+     WHERE t.tgrelid OPERATOR(pg_catalog.=) $1::oid AND t.tgname OPERATOR(pg_catalog.=) ANY (ARRAY['audit_i_u_d', 'audit_t']::name[])
+$$;
+
+-- After DDL that can change triggers: records each tracked table whose audit-trigger state
+-- differs from the one last recorded. SECURITY DEFINER: it runs for whoever ran the DDL.
+CREATE FUNCTION audit.on_ddl() RETURNS event_trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = '' AS $$
+DECLARE
+    t record;
+BEGIN
+    IF pg_catalog.to_regclass('audit.tracking_event') IS NULL OR pg_catalog.to_regclass('audit.tracked_table') IS NULL THEN
+        RETURN;
+    END IF;
+    FOR t IN SELECT tt.table_id::oid AS rel, tt.trigger_state AS was,
+                    audit.trigger_state(tt.table_id) AS now,
+                    coalesce((SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) FROM pg_catalog.pg_class c
+                                JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = tt.table_id::oid),
+                             'dropped table with OID ' OPERATOR(pg_catalog.||) tt.table_id::oid::text) AS name
+               FROM audit.tracked_table tt
+              WHERE tt.trigger_state IS NOT NULL LOOP
+        CONTINUE WHEN t.now = t.was;
+        INSERT INTO audit.tracking_event(event, table_name, detail)
+        VALUES ('audit triggers ' || t.now, t.name,
+                pg_catalog.jsonb_build_object('previous', t.was, 'command', pg_catalog.current_query(),
+                                              'session_replication_role', pg_catalog.current_setting('session_replication_role')));
+        UPDATE audit.tracked_table SET trigger_state = t.now WHERE table_id::oid = t.rel;
+    END LOOP;
+END;
+$$;
+CREATE EVENT TRIGGER audit_on_ddl ON ddl_command_end
+    WHEN TAG IN ('ALTER TABLE', 'CREATE TRIGGER', 'DROP TRIGGER', 'ALTER TRIGGER', 'DROP TABLE')
+    EXECUTE FUNCTION audit.on_ddl();
+REVOKE ALL ON FUNCTION audit.on_ddl() FROM PUBLIC;
+
 -- ---- append-only ----
 CREATE FUNCTION audit.refuse_change() RETURNS trigger
     LANGUAGE c AS 'MODULE_PATHNAME', 'rg_audit_refuse_change';
@@ -359,7 +448,7 @@ DO $do$
 DECLARE
     t text;
 BEGIN
-    FOREACH t IN ARRAY ARRAY['version_log', 'change_context', 'seal', 'checkpoint'] LOOP
+    FOREACH t IN ARRAY ARRAY['version_log', 'change_context', 'seal', 'checkpoint', 'tracking_log'] LOOP
         EXECUTE pg_catalog.format('CREATE TRIGGER append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON audit.%I
             FOR EACH STATEMENT EXECUTE FUNCTION audit.refuse_change()', t);
         -- also under session_replication_role = replica
@@ -367,6 +456,17 @@ BEGIN
     END LOOP;
 END
 $do$;
+
+-- The tracking log is itself tracked: its rows are versions in the chain. Its row in
+-- audit.tracked_table comes with CREATE EXTENSION, so a dump leaves it out.
+CREATE TRIGGER audit_i_u_d AFTER INSERT OR UPDATE OR DELETE ON audit.tracking_log
+    FOR EACH ROW EXECUTE FUNCTION audit.insert_update_delete_trigger();
+CREATE TRIGGER audit_t AFTER TRUNCATE ON audit.tracking_log
+    FOR EACH STATEMENT EXECUTE FUNCTION audit.truncate_trigger();
+INSERT INTO audit.tracked_table(table_id) VALUES ('audit.tracking_log');
+ALTER TABLE audit.tracking_log ENABLE ALWAYS TRIGGER audit_i_u_d, ENABLE ALWAYS TRIGGER audit_t;
+UPDATE audit.tracked_table SET trigger_state = 'enabled' WHERE table_id = 'audit.tracking_log'::regclass;
+SELECT pg_catalog.pg_extension_config_dump('audit.tracked_table', 'WHERE table_id <> ''audit.tracking_log''::regclass');
 
 -- ---- hash chain ----
 -- The text a version is hashed as: its row and its context row, in a fixed output format.
@@ -408,6 +508,11 @@ DECLARE
     n bigint := 0;
 BEGIN
     LOCK TABLE audit.seal IN EXCLUSIVE MODE;  -- one sealer at a time; readers are not blocked
+    -- Pending tamper-evidence events become versions of audit.tracking_log (in the chain; this
+    -- transaction's own versions are sealed by a later call).
+    WITH moved AS (DELETE FROM audit.tracking_event e RETURNING e.*)
+    INSERT INTO audit.tracking_log(event_id, at, event, table_name, detail, session_role, txid)
+    SELECT m.id, m.at, m.event, m.table_name, m.detail, m.session_role, m.txid FROM moved m ORDER BY m.id;
     -- The boundary: no running transaction can still insert a version at or below it.
     -- 1. last_id: the highest id handed out so far.
     -- 2. next_xid, read after it: a transaction takes ids only once it has a transaction id
@@ -484,6 +589,18 @@ BEGIN
     SELECT max(s.id) INTO head FROM audit.seal s;
     head := greatest(coalesce(head, start_id), start_id);
     SELECT count(*) INTO unsealed FROM audit.version_log l WHERE l.id > head;
+    -- A checkpoint counts only with the retention record audit.prune() writes into the chain.
+    IF start_id > 0 AND NOT EXISTS (
+        SELECT FROM audit.version_log l JOIN audit.change_context c ON c.id = l.context_id
+         WHERE l.id > start_id AND c.table_schema = 'audit' AND c.table_name = 'tracking_log' AND l.op = 'INSERT'
+           AND l.image ->> 'event' = 'retention'
+           AND l.image -> 'detail' ->> 'through_id' = start_id::text
+           AND l.image -> 'detail' ->> 'hash' = pg_catalog.encode(prev, 'hex')) THEN
+        ok := false;
+        first_bad_id := start_id;
+        problem := pg_catalog.format('retention checkpoint through version %s has no retention record in the chain: history before it was removed behind audit.prune()''s back', start_id);
+        RETURN;
+    END IF;
     SELECT min(l.id) INTO first_bad_id FROM audit.version_log l WHERE l.id <= start_id;
     IF first_bad_id IS NOT NULL THEN
         ok := false;
@@ -519,6 +636,38 @@ END;
 $$;
 -- Auditors get it with GRANT EXECUTE (it reads the whole trail as its owner).
 REVOKE ALL ON FUNCTION audit.verify() FROM PUBLIC;
+
+-- verify() and a comparison with a seal head kept outside the database (audit.seal_head()
+-- saved earlier): the chain must still hold that hash at that id. Catches a rewritten and
+-- re-sealed history, removed recent versions, and a forged checkpoint with a re-computed chain.
+CREATE FUNCTION audit.verify(expected_id bigint, expected_hash bytea, OUT ok boolean, OUT checked bigint,
+                             OUT first_bad_id bigint, OUT problem text, OUT unsealed bigint) RETURNS record
+    LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = '' AS $$
+DECLARE
+    h bytea;
+    last_checkpoint bigint;
+BEGIN
+    SELECT v.ok, v.checked, v.first_bad_id, v.problem, v.unsealed INTO ok, checked, first_bad_id, problem, unsealed
+      FROM audit.verify() v;
+    IF NOT ok OR expected_id IS NULL THEN RETURN; END IF;
+    SELECT s.hash INTO h FROM audit.seal s WHERE s.id = expected_id;
+    IF h IS NULL THEN
+        SELECT c.hash INTO h FROM audit.checkpoint c WHERE c.through_id = expected_id ORDER BY c.id DESC LIMIT 1;
+    END IF;
+    SELECT max(c.through_id) INTO last_checkpoint FROM audit.checkpoint c;
+    IF h IS NULL AND expected_id > coalesce(last_checkpoint, 0) THEN
+        ok := false; first_bad_id := expected_id;
+        problem := pg_catalog.format('the external seal head %s is no longer in the chain: sealed versions were removed', expected_id);
+    ELSIF h IS NULL THEN
+        problem := pg_catalog.format('the external seal head %s is older than retention checkpoint %s: only the chain after it was compared',
+                                     expected_id, last_checkpoint);
+    ELSIF h OPERATOR(pg_catalog.<>) expected_hash THEN
+        ok := false; first_bad_id := expected_id;
+        problem := pg_catalog.format('seal %s no longer has the external hash: the history up to it was rewritten and re-sealed', expected_id);
+    END IF;
+END;
+$$;
+REVOKE ALL ON FUNCTION audit.verify(bigint, bytea) FROM PUBLIC;
 
 -- Retention: removes sealed versions older than the cut-off (a prefix of the chain) and the
 -- change_context rows no version refers to any more, and records a checkpoint holding the
@@ -560,6 +709,13 @@ BEGIN
      WHERE NOT EXISTS (SELECT FROM audit.version_log l WHERE l.context_id = c.id);
     PERFORM audit.retention_window(false);
     INSERT INTO audit.checkpoint(through_id, hash, rows_pruned, cutoff) VALUES (through, h, n, older_than);
+    -- The retention itself becomes a version in the chain: verify() accepts a checkpoint only
+    -- with its record, so rows inserted into audit.checkpoint by hand are found out.
+    INSERT INTO audit.tracking_log(at, event, detail, session_role, txid)
+    VALUES (pg_catalog.clock_timestamp(), 'retention',
+            pg_catalog.jsonb_build_object('through_id', through, 'hash', pg_catalog.encode(h, 'hex'),
+                                          'rows_pruned', n, 'cutoff', older_than),
+            SESSION_USER, pg_catalog.txid_current());
     RETURN n;
 END;
 $$;

@@ -90,7 +90,9 @@ SELECT audit.seal() > 0 AS sealed;
 SELECT audit.prune(now() + interval '1 day') AS pruned;
 SELECT count(*) AS contexts_after FROM audit.change_context;
 INSERT INTO public.ten_plain VALUES ('y');
-SELECT op, record, db_role IS NOT NULL AS has_context FROM audit.record_version ORDER BY id;
+SELECT op, table_name, record ->> 'event' AS event, record -> 'detail' ->> 'rows_pruned' AS rows_pruned,
+       CASE WHEN table_name = 'ten_plain' THEN record END AS record, db_role IS NOT NULL AS has_context
+  FROM audit.record_version ORDER BY id;
 SELECT audit.seal() AS sealed_after_prune;
 SELECT ok, problem FROM audit.verify();
 

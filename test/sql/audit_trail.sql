@@ -172,9 +172,11 @@ UPDATE public.kpis SET n = 101 WHERE id = 'kpi_4';
 UPDATE public.kpis SET n = 102 WHERE id = 'kpi_4';
 SELECT audit.seal() AS sealed_after_cutoff;
 SELECT audit.prune(:'cutoff') = :old_sealed AS pruned_the_older_only;
+-- Kept: the two newer sealed versions and the retention record prune() wrote into the chain.
 SELECT count(*) AS kept_newer_sealed FROM audit.version_log;
 UPDATE public.kpis SET n = 103 WHERE id = 'kpi_4';
 SELECT audit.prune(now() + interval '1 hour') AS pruned_sealed_only;
+-- Kept: the unsealed version and both retention records (the first was not sealed yet).
 SELECT count(*) AS kept_unsealed FROM audit.version_log;
 SELECT audit.seal() > 0;
 SELECT ok, checked, problem, unsealed FROM audit.verify();
