@@ -64,10 +64,7 @@ CREATE INDEX version_log_id_ts ON audit.version_log USING brin(id, ts);
 -- Per-table settings. regclass so that pg_dump/restore re-resolves the table by name.
 CREATE TABLE audit.tracked_table(
     table_id         regclass PRIMARY KEY,
-    ignored_columns  text[] NOT NULL DEFAULT '{}',
-    -- The state of the table's audit triggers as last recorded (audit.trigger_state()); NULL
-    -- until enable_tracking. A change is recorded in audit.tracking_event by an event trigger.
-    trigger_state    text
+    ignored_columns  text[] NOT NULL DEFAULT '{}'
 );
 
 -- Hash chain: one row per sealed version, hash = sha256(previous hash || canonical row text).
@@ -320,13 +317,12 @@ BEGIN
         EXECUTE pg_catalog.format('CREATE TRIGGER audit_t AFTER TRUNCATE ON %s
             FOR EACH STATEMENT EXECUTE FUNCTION audit.truncate_trigger()', $1);
     END IF;
-    -- Registered before the ALTER below (audit.on_partition_ddl keeps audit_t only on tracked
-    -- tables); a new table's state is recorded once its triggers are complete, a re-enabled
-    -- one's change is recorded by audit.on_ddl.
+    -- Registered before the ALTER below: audit.on_partition_ddl keeps audit_t only on tracked
+    -- tables, and audit.on_ddl starts watching the table's triggers (a re-enabled table's
+    -- change is recorded).
     INSERT INTO audit.tracked_table(table_id) VALUES ($1) ON CONFLICT (table_id) DO NOTHING;
     -- ALWAYS: writes under session_replication_role = replica are recorded too.
     EXECUTE pg_catalog.format('ALTER TABLE %s ENABLE ALWAYS TRIGGER audit_i_u_d, ENABLE ALWAYS TRIGGER audit_t', $1);
-    UPDATE audit.tracked_table SET trigger_state = 'enabled' WHERE table_id = $1;
     PERFORM audit.sync_partition_triggers($1);  -- audit_t on its partitions
 END;
 $$;
@@ -407,29 +403,44 @@ CREATE FUNCTION audit.trigger_state(regclass) RETURNS text
      WHERE t.tgrelid OPERATOR(pg_catalog.=) $1::oid AND t.tgname OPERATOR(pg_catalog.=) ANY (ARRAY['audit_i_u_d', 'audit_t']::name[])
 $$;
 
+-- The audit-trigger state of each tracked table as last seen by audit.on_ddl. Not dumped: a
+-- restore re-creates the triggers while its data loads, and its states are learnt afresh.
+-- armed: the triggers have been complete ('enabled') since the row was made; only then is a
+-- change recorded (a restore, or enable_tracking, building the triggers up is not an event).
+CREATE TABLE audit.tracking_state(
+    table_id regclass PRIMARY KEY,
+    state    text NOT NULL,
+    armed    boolean NOT NULL
+);
+
 -- After DDL that can change triggers: records each tracked table whose audit-trigger state
--- differs from the one last recorded. SECURITY DEFINER: it runs for whoever ran the DDL.
+-- differs from the one last seen. SECURITY DEFINER: it runs for whoever ran the DDL.
 CREATE FUNCTION audit.on_ddl() RETURNS event_trigger
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = '' AS $$
 DECLARE
     t record;
 BEGIN
-    IF pg_catalog.to_regclass('audit.tracking_event') IS NULL OR pg_catalog.to_regclass('audit.tracked_table') IS NULL THEN
+    IF pg_catalog.to_regclass('audit.tracking_state') IS NULL OR pg_catalog.to_regclass('audit.tracked_table') IS NULL THEN
         RETURN;
     END IF;
-    FOR t IN SELECT tt.table_id::oid AS rel, tt.trigger_state AS was,
+    FOR t IN SELECT tt.table_id AS rel, s.state AS was, s.armed,
                     audit.trigger_state(tt.table_id) AS now,
                     coalesce((SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) FROM pg_catalog.pg_class c
                                 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = tt.table_id::oid),
                              'dropped table with OID ' OPERATOR(pg_catalog.||) tt.table_id::oid::text) AS name
-               FROM audit.tracked_table tt
-              WHERE tt.trigger_state IS NOT NULL LOOP
+               FROM audit.tracked_table tt LEFT JOIN audit.tracking_state s ON s.table_id = tt.table_id LOOP
+        IF t.was IS NULL THEN
+            INSERT INTO audit.tracking_state(table_id, state, armed) VALUES (t.rel, t.now, t.now = 'enabled');
+            CONTINUE;
+        END IF;
         CONTINUE WHEN t.now = t.was;
-        INSERT INTO audit.tracking_event(event, table_name, detail)
-        VALUES ('audit triggers ' || t.now, t.name,
-                pg_catalog.jsonb_build_object('previous', t.was, 'command', pg_catalog.current_query(),
-                                              'session_replication_role', pg_catalog.current_setting('session_replication_role')));
-        UPDATE audit.tracked_table SET trigger_state = t.now WHERE table_id::oid = t.rel;
+        IF t.armed THEN
+            INSERT INTO audit.tracking_event(event, table_name, detail)
+            VALUES ('audit triggers ' || t.now, t.name,
+                    pg_catalog.jsonb_build_object('previous', t.was, 'command', pg_catalog.current_query(),
+                                                  'session_replication_role', pg_catalog.current_setting('session_replication_role')));
+        END IF;
+        UPDATE audit.tracking_state SET state = t.now, armed = armed OR t.now = 'enabled' WHERE table_id = t.rel;
     END LOOP;
 END;
 $$;
@@ -465,7 +476,6 @@ CREATE TRIGGER audit_t AFTER TRUNCATE ON audit.tracking_log
     FOR EACH STATEMENT EXECUTE FUNCTION audit.truncate_trigger();
 INSERT INTO audit.tracked_table(table_id) VALUES ('audit.tracking_log');
 ALTER TABLE audit.tracking_log ENABLE ALWAYS TRIGGER audit_i_u_d, ENABLE ALWAYS TRIGGER audit_t;
-UPDATE audit.tracked_table SET trigger_state = 'enabled' WHERE table_id = 'audit.tracking_log'::regclass;
 SELECT pg_catalog.pg_extension_config_dump('audit.tracked_table', 'WHERE table_id <> ''audit.tracking_log''::regclass');
 
 -- ---- hash chain ----

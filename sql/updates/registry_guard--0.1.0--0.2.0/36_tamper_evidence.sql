@@ -3,7 +3,6 @@
 -- moved into the chain by audit.seal() (versions of audit.tracking_log); audit.prune() writes a
 -- retention record into the chain and verify() accepts a checkpoint only with it;
 -- audit.verify(expected_id, expected_hash) compares with a seal head kept outside.
-ALTER TABLE audit.tracked_table ADD COLUMN trigger_state text;
 CREATE TABLE audit.tracking_event(
     id           bigserial PRIMARY KEY,
     at           timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
@@ -56,13 +55,12 @@ BEGIN
         EXECUTE pg_catalog.format('CREATE TRIGGER audit_t AFTER TRUNCATE ON %s
             FOR EACH STATEMENT EXECUTE FUNCTION audit.truncate_trigger()', $1);
     END IF;
-    -- Registered before the ALTER below (audit.on_partition_ddl keeps audit_t only on tracked
-    -- tables); a new table's state is recorded once its triggers are complete, a re-enabled
-    -- one's change is recorded by audit.on_ddl.
+    -- Registered before the ALTER below: audit.on_partition_ddl keeps audit_t only on tracked
+    -- tables, and audit.on_ddl starts watching the table's triggers (a re-enabled table's
+    -- change is recorded).
     INSERT INTO audit.tracked_table(table_id) VALUES ($1) ON CONFLICT (table_id) DO NOTHING;
     -- ALWAYS: writes under session_replication_role = replica are recorded too.
     EXECUTE pg_catalog.format('ALTER TABLE %s ENABLE ALWAYS TRIGGER audit_i_u_d, ENABLE ALWAYS TRIGGER audit_t', $1);
-    UPDATE audit.tracked_table SET trigger_state = 'enabled' WHERE table_id = $1;
     PERFORM audit.sync_partition_triggers($1);  -- audit_t on its partitions
 END;
 $$;
@@ -77,27 +75,40 @@ CREATE FUNCTION audit.trigger_state(regclass) RETURNS text
      WHERE t.tgrelid OPERATOR(pg_catalog.=) $1::oid AND t.tgname OPERATOR(pg_catalog.=) ANY (ARRAY['audit_i_u_d', 'audit_t']::name[])
 $$;
 
+CREATE TABLE audit.tracking_state(
+    table_id regclass PRIMARY KEY,
+    state    text NOT NULL,
+    armed    boolean NOT NULL
+);
+
+-- After DDL that can change triggers: records each tracked table whose audit-trigger state
+-- differs from the one last seen. SECURITY DEFINER: it runs for whoever ran the DDL.
 CREATE FUNCTION audit.on_ddl() RETURNS event_trigger
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = '' AS $$
 DECLARE
     t record;
 BEGIN
-    IF pg_catalog.to_regclass('audit.tracking_event') IS NULL OR pg_catalog.to_regclass('audit.tracked_table') IS NULL THEN
+    IF pg_catalog.to_regclass('audit.tracking_state') IS NULL OR pg_catalog.to_regclass('audit.tracked_table') IS NULL THEN
         RETURN;
     END IF;
-    FOR t IN SELECT tt.table_id::oid AS rel, tt.trigger_state AS was,
+    FOR t IN SELECT tt.table_id AS rel, s.state AS was, s.armed,
                     audit.trigger_state(tt.table_id) AS now,
                     coalesce((SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) FROM pg_catalog.pg_class c
                                 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = tt.table_id::oid),
                              'dropped table with OID ' OPERATOR(pg_catalog.||) tt.table_id::oid::text) AS name
-               FROM audit.tracked_table tt
-              WHERE tt.trigger_state IS NOT NULL LOOP
+               FROM audit.tracked_table tt LEFT JOIN audit.tracking_state s ON s.table_id = tt.table_id LOOP
+        IF t.was IS NULL THEN
+            INSERT INTO audit.tracking_state(table_id, state, armed) VALUES (t.rel, t.now, t.now = 'enabled');
+            CONTINUE;
+        END IF;
         CONTINUE WHEN t.now = t.was;
-        INSERT INTO audit.tracking_event(event, table_name, detail)
-        VALUES ('audit triggers ' || t.now, t.name,
-                pg_catalog.jsonb_build_object('previous', t.was, 'command', pg_catalog.current_query(),
-                                              'session_replication_role', pg_catalog.current_setting('session_replication_role')));
-        UPDATE audit.tracked_table SET trigger_state = t.now WHERE table_id::oid = t.rel;
+        IF t.armed THEN
+            INSERT INTO audit.tracking_event(event, table_name, detail)
+            VALUES ('audit triggers ' || t.now, t.name,
+                    pg_catalog.jsonb_build_object('previous', t.was, 'command', pg_catalog.current_query(),
+                                                  'session_replication_role', pg_catalog.current_setting('session_replication_role')));
+        END IF;
+        UPDATE audit.tracking_state SET state = t.now, armed = armed OR t.now = 'enabled' WHERE table_id = t.rel;
     END LOOP;
 END;
 $$;
@@ -112,7 +123,6 @@ CREATE TRIGGER audit_t AFTER TRUNCATE ON audit.tracking_log
     FOR EACH STATEMENT EXECUTE FUNCTION audit.truncate_trigger();
 INSERT INTO audit.tracked_table(table_id) VALUES ('audit.tracking_log');
 ALTER TABLE audit.tracking_log ENABLE ALWAYS TRIGGER audit_i_u_d, ENABLE ALWAYS TRIGGER audit_t;
-UPDATE audit.tracked_table SET trigger_state = 'enabled' WHERE table_id = 'audit.tracking_log'::regclass;
 SELECT pg_catalog.pg_extension_config_dump('audit.tracked_table', 'WHERE table_id <> ''audit.tracking_log''::regclass');
 
 CREATE OR REPLACE FUNCTION audit.sync_partition_triggers(root regclass) RETURNS void
@@ -162,7 +172,7 @@ DO $do$
 DECLARE
     t regclass;
 BEGIN
-    FOR t IN SELECT tt.table_id FROM audit.tracked_table tt WHERE tt.trigger_state IS NULL LOOP
+    FOR t IN SELECT tt.table_id FROM audit.tracked_table tt WHERE tt.table_id <> 'audit.tracking_log'::regclass LOOP
         IF audit.trigger_state(t) <> 'dropped' THEN
             EXECUTE pg_catalog.format('ALTER TABLE %s ENABLE ALWAYS TRIGGER audit_i_u_d, ENABLE ALWAYS TRIGGER audit_t', t);
             -- and the audit_t of its partitions (created by 32_audit_partitions as ORIGIN)
@@ -170,7 +180,9 @@ BEGIN
                                 FROM pg_catalog.pg_partition_tree(t) pt JOIN pg_catalog.pg_trigger g ON g.tgrelid = pt.relid
                                WHERE pt.relid <> t::oid AND g.tgname = 'audit_t'), '');
         END IF;
-        UPDATE audit.tracked_table SET trigger_state = audit.trigger_state(t) WHERE table_id = t;
+        INSERT INTO audit.tracking_state(table_id, state, armed)
+        VALUES (t, audit.trigger_state(t), audit.trigger_state(t) = 'enabled')
+        ON CONFLICT (table_id) DO UPDATE SET state = excluded.state, armed = excluded.armed;
     END LOOP;
 END
 $do$;
