@@ -10,6 +10,7 @@
 #include "db/connection.hpp"
 #include "common/errors.hpp"
 #include "common/redact.hpp"
+#include "yaml/scalar.hpp"
 
 namespace po = boost::program_options;
 
@@ -137,6 +138,23 @@ TEST(ConfigFile, YamlErrorsNameFileAndLine) {
   } catch (const rgsync::UsageError &e) {
     EXPECT_NE(std::string(e.what()).find("sync.yaml:"), std::string::npos) << e.what();
   }
+}
+
+// The config file reads through the one YAML reader: duplicate keys are refused (the old
+// reader kept the last), values stay text as written and booleans read by PyYAML's words.
+TEST(ConfigFile, OneReaderDuplicateKeysAndBooleans) {
+  try {
+    yaml("serve:\n  listen: a\n  listen: b\n");
+    FAIL() << "accepted a duplicate key";
+  } catch (const rgsync::UsageError &e) {
+    EXPECT_NE(std::string(e.what()).find("sync.yaml:3:3: duplicate key 'listen'"), std::string::npos) << e.what();
+  }
+  auto cfg = yaml("a: yes\nb: 0123\nc: Off\n");
+  EXPECT_EQ(cfg.get("a"), "yes");
+  EXPECT_EQ(cfg.get("b"), "0123");
+  EXPECT_EQ(rgsync::yaml_bool(*cfg.get("a")), std::optional<bool>(true));
+  EXPECT_EQ(rgsync::yaml_bool(*cfg.get("c")), std::optional<bool>(false));
+  EXPECT_EQ(rgsync::yaml_bool("y"), std::nullopt);
 }
 
 TEST(ConfigFile, NestedKeysAndLists) {

@@ -22,7 +22,22 @@ TEST(HrYaml, KeepsLinesAndTypes) {
   EXPECT_EQ(d.root["b"]["c"], "2");
   EXPECT_EQ(d.root["b"]["d"][1], true);
   EXPECT_EQ(d.where("/b/d"), "f.yaml:4");
-  EXPECT_NE(error_of([] { load_yaml_string("a: 1\na: 2\n", "f.yaml"); }).find("f.yaml:2: duplicate key 'a'"), std::string::npos);
+  EXPECT_NE(error_of([] { load_yaml_string("a: 1\na: 2\n", "f.yaml"); }).find("f.yaml:2:1: duplicate key 'a'"), std::string::npos);
+}
+
+// One YAML reader: `yes` is a boolean in the HR mapping as in the registry (PyYAML's rule; the
+// HR reader used to read it as the text "yes"), and a key that takes text takes it as written.
+TEST(HrYaml, ScalarsFollowTheRegistryRulesAndTextKeysTakeThemAsWritten) {
+  auto d = load_yaml_string("a: yes\nb: 0123\nc: 'yes'\nd: ~\n", "f.yaml");
+  EXPECT_EQ(d.root["a"], true);
+  EXPECT_EQ(d.root["b"], 83);  // YAML 1.1 octal, as PyYAML reads it
+  EXPECT_EQ(d.root["c"], "yes");
+  EXPECT_TRUE(d.root["d"].is_null());
+  EXPECT_EQ(d.written("/a"), std::optional<std::string>("yes"));
+  EXPECT_EQ(d.written("/b"), std::optional<std::string>("0123"));
+  auto m = parse_hr_mapping("source: {kind: csv, name: c, file: x.csv}\nfields: {employee_id: Emp}\n"
+                            "active: {field: Status, values: [yes, On, 1]}\n", "t.yaml");
+  EXPECT_EQ(m.active_values, (std::vector<std::string>{"1", "on", "yes"}));
 }
 
 TEST(HrMappingFile, ScimDefaultsMapTheEnterpriseExtension) {

@@ -2,8 +2,6 @@
 #include "common/config_file.hpp"
 #include "common/file_reader.hpp"
 
-#include <yaml.h>
-
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -11,6 +9,8 @@
 #include <sstream>
 
 #include "common/errors.hpp"
+#include "yaml/scalar.hpp"
+#include "yaml/tree.hpp"
 
 namespace rgsync {
 
@@ -95,97 +95,49 @@ ConfigFile ConfigFile::parse_ini(const std::string &text, const std::string &pat
 ConfigFile ConfigFile::parse_yaml(const std::string &text, const std::string &path) {
   ConfigFile cfg;
   cfg.path_ = path;
-  yaml_parser_t parser;
-  if (!yaml_parser_initialize(&parser)) throw UsageError("cannot initialise the YAML parser");
-  std::unique_ptr<yaml_parser_t, void (*)(yaml_parser_t *)> guard(&parser, yaml_parser_delete);
-  yaml_parser_set_input_string(&parser, reinterpret_cast<const unsigned char *>(text.data()), text.size());
-
-  // Stack of open mappings: the dotted prefix of each and whether the next scalar is a key.
-  struct Frame {
-    std::string prefix;
-    bool expect_key = true;
-    std::string key;
+  ParseOptions opt;
+  opt.allow_empty = true;
+  opt.max_bytes = kMaxConfigFileBytes;
+  Node root;
+  try {
+    root = parse_yaml_text(path, text, opt);
+  } catch (const YamlError &e) {
+    throw UsageError(e.what());
+  }
+  auto fail = [&](const Node &n, const std::string &what) {
+    return UsageError(path + ":" + std::to_string(n.mark.line) + ":" + std::to_string(n.mark.column) + ": " + what);
   };
-  std::vector<Frame> stack;
-  std::string seq_key;
-  bool in_seq = false;
-  bool saw_root = false;
-  auto fail = [&](const yaml_mark_t &m, const std::string &what) -> UsageError {
-    return UsageError(path + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1) + ": " + what);
-  };
-  for (;;) {
-    yaml_event_t ev;
-    if (!yaml_parser_parse(&parser, &ev)) {
-      std::string problem = parser.problem ? parser.problem : "invalid YAML";
-      throw UsageError(path + ":" + std::to_string(parser.problem_mark.line + 1) + ":" +
-                       std::to_string(parser.problem_mark.column + 1) + ": " + problem);
-    }
-    std::unique_ptr<yaml_event_t, void (*)(yaml_event_t *)> evguard(&ev, yaml_event_delete);
-    yaml_mark_t mark = ev.start_mark;
-    switch (ev.type) {
-      case YAML_STREAM_END_EVENT:
-        return cfg;
-      case YAML_MAPPING_START_EVENT: {
-        if (in_seq) throw fail(mark, "lists of mappings are not supported in the config file");
-        if (stack.empty()) {
-          if (saw_root) throw fail(mark, "only one YAML document is allowed");
-          saw_root = true;
-          stack.push_back(Frame{});
-        } else {
-          Frame &parent = stack.back();
-          if (parent.expect_key) throw fail(mark, "a mapping cannot be a key");
-          parent.expect_key = true;
-          stack.push_back(Frame{parent.prefix + parent.key + ".", true, ""});
+  if (root.is_scalar()) {
+    // An empty file or a bare "---" is an empty config; anything else is not a mapping.
+    if (is_null(root)) return cfg;
+    throw fail(root, "a config file must be a mapping of keys to values");
+  }
+  if (!root.is_map()) throw fail(root, "a config file must be a mapping of keys to values or lists of values");
+  // Depth-first over nested mappings; keys join with '.'.
+  std::vector<std::pair<const Node *, std::string>> todo{{&root, ""}};
+  while (!todo.empty()) {
+    auto [m, prefix] = todo.back();
+    todo.pop_back();
+    for (size_t i = 0; i < m->map_size(); ++i) {
+      const Node &k = m->key(i), &v = m->value(i);
+      if (!k.is_scalar()) throw fail(k, "a mapping cannot be a key");
+      std::string key = prefix + k.text;
+      cfg.lines_[key] = static_cast<int>((v.is_scalar() ? v : k).mark.line);
+      if (v.is_map()) {
+        todo.push_back({&v, key + "."});
+      } else if (v.is_seq()) {
+        auto &list = cfg.lists_[key];
+        cfg.lines_[key] = static_cast<int>(v.mark.line);
+        for (const auto &e : v.items) {
+          if (!e.is_scalar()) throw fail(e, "lists of mappings are not supported in the config file");
+          list.push_back(e.text);
         }
-        break;
+      } else if (!is_null(v)) {
+        cfg.values_[key] = v.text;  // as written; callers convert (yaml_bool for booleans)
       }
-      case YAML_MAPPING_END_EVENT:
-        stack.pop_back();
-        break;
-      case YAML_SEQUENCE_START_EVENT: {
-        if (stack.empty() || stack.back().expect_key || in_seq)
-          throw fail(mark, "a config file must be a mapping of keys to values or lists of values");
-        Frame &f = stack.back();
-        seq_key = f.prefix + f.key;
-        cfg.lists_[seq_key];
-        cfg.lines_[seq_key] = static_cast<int>(mark.line + 1);
-        in_seq = true;
-        break;
-      }
-      case YAML_SEQUENCE_END_EVENT:
-        in_seq = false;
-        stack.back().expect_key = true;
-        break;
-      case YAML_SCALAR_EVENT: {
-        std::string value(reinterpret_cast<const char *>(ev.data.scalar.value), ev.data.scalar.length);
-        if (stack.empty()) {
-          // An empty file or a bare "---" is an empty config; anything else is not a mapping.
-          if (value.empty()) break;
-          throw fail(mark, "a config file must be a mapping of keys to values");
-        }
-        if (in_seq) {
-          cfg.lists_[seq_key].push_back(value);
-          break;
-        }
-        Frame &f = stack.back();
-        if (f.expect_key) {
-          f.key = value;
-          f.expect_key = false;
-        } else {
-          std::string key = f.prefix + f.key;
-          bool plain_null = ev.data.scalar.style == YAML_PLAIN_SCALAR_STYLE && (value.empty() || value == "~" || value == "null");
-          if (!plain_null) cfg.values_[key] = value;
-          cfg.lines_[key] = static_cast<int>(mark.line + 1);
-          f.expect_key = true;
-        }
-        break;
-      }
-      case YAML_ALIAS_EVENT:
-        throw fail(mark, "aliases are not supported in the config file");
-      default:
-        break;
     }
   }
+  return cfg;
 }
 
 }  // namespace rgsync

@@ -39,8 +39,8 @@ void only_keys(const YamlDoc &doc, const std::string &ptr, const nlohmann::json 
 
 std::string text(const YamlDoc &doc, const std::string &ptr, const nlohmann::json &v) {
   if (v.is_string()) return v.get<std::string>();
-  if (v.is_number_integer()) return std::to_string(v.get<long long>());
-  if (v.is_boolean()) return v.get<bool>() ? "true" : "false";
+  if (v.is_number() || v.is_boolean())
+    if (auto w = doc.written(ptr)) return *w;
   fail(doc, ptr, "expected text");
 }
 

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "common/errors.hpp"
+#include "yaml/scalar.hpp"
 #include "registry/apply.hpp"
 #include "registry/mapping.hpp"
 
@@ -25,9 +26,7 @@ double positive(const ConfigFile &f, const std::string &key) {
 }
 
 bool boolean(const ConfigFile &f, const std::string &key) {
-  std::string v = *f.get(key);
-  if (v == "true" || v == "yes" || v == "on") return true;
-  if (v == "false" || v == "no" || v == "off") return false;
+  if (auto b = yaml_bool(*f.get(key))) return *b;
   throw UsageError(f.where(key) + ": " + key + " must be true or false");
 }
 

@@ -1,16 +1,10 @@
-// libyaml event stream -> nlohmann::json, recording each node's line for error messages.
+// The YAML node tree (yaml/tree, the one reader) -> nlohmann::json with the line of every node.
+// Scalars resolve by the same PyYAML rules as the registry (yaml/scalar).
 #include "yaml/json_reader.hpp"
+
 #include "common/file_reader.hpp"
-
-#include <yaml.h>
-
-#include <cstring>
-#include <fstream>
-#include <memory>
-#include <regex>
-#include <sstream>
-#include <stdexcept>
-#include <vector>
+#include "yaml/scalar.hpp"
+#include "yaml/tree.hpp"
 
 namespace rgsync::hr {
 
@@ -25,6 +19,12 @@ std::string YamlDoc::where(const std::string &pointer) const {
   }
 }
 
+std::optional<std::string> YamlDoc::written(const std::string &pointer) const {
+  auto it = scalars.find(pointer);
+  if (it == scalars.end()) return std::nullopt;
+  return it->second;
+}
+
 namespace {
 
 std::string escape_pointer(const std::string &key) {
@@ -37,124 +37,68 @@ std::string escape_pointer(const std::string &key) {
   return out;
 }
 
-nlohmann::json plain_scalar(const std::string &v) {
-  static const std::regex int_re("^[-+]?[0-9]+$");
-  static const std::regex float_re("^[-+]?([0-9]+\\.[0-9]*|\\.[0-9]+|[0-9]+)([eE][-+]?[0-9]+)?$");
-  if (v == "true" || v == "True" || v == "TRUE") return true;
-  if (v == "false" || v == "False" || v == "FALSE") return false;
-  if (v.empty() || v == "~" || v == "null" || v == "Null" || v == "NULL") return nullptr;
-  if (std::regex_match(v, int_re)) {
-    try { return std::stoll(v); } catch (...) { return v; }
+// Iterative, so a deeply nested document cannot exhaust the stack here (the tree already
+// refuses nesting beyond its depth limit).
+void convert(YamlDoc &doc, const Node &root) {
+  struct Item {
+    const Node *node;
+    nlohmann::json *out;
+    std::string ptr;
+  };
+  std::vector<Item> todo{{&root, &doc.root, ""}};
+  while (!todo.empty()) {
+    Item it = std::move(todo.back());
+    todo.pop_back();
+    const Node &n = *it.node;
+    doc.lines.emplace(it.ptr, static_cast<int>(n.mark.line));
+    switch (n.kind) {
+      case NodeKind::Scalar: {
+        Scalar s = resolve_scalar(doc.file, n);
+        switch (s.type) {
+          case ScalarType::Null: *it.out = nullptr; break;
+          case ScalarType::Bool: *it.out = s.boolean; break;
+          case ScalarType::Int:
+          case ScalarType::Float: *it.out = nlohmann::json::parse(s.json); break;
+          case ScalarType::String: *it.out = n.text; break;
+        }
+        if (s.type != ScalarType::String) doc.scalars[it.ptr] = n.text;
+        break;
+      }
+      case NodeKind::Sequence: {
+        *it.out = nlohmann::json::array();
+        it.out->get_ref<nlohmann::json::array_t &>().resize(n.items.size());
+        for (size_t i = n.items.size(); i-- > 0;)
+          todo.push_back({&n.items[i], &(*it.out)[i], it.ptr + "/" + std::to_string(i)});
+        break;
+      }
+      case NodeKind::Mapping: {
+        *it.out = nlohmann::json::object();
+        for (size_t i = 0; i < n.map_size(); ++i) {
+          const Node &k = n.key(i);
+          if (!k.is_scalar()) throw YamlError(doc.file, k.mark, "mapping keys must be plain text");
+          (*it.out)[k.text] = nullptr;
+        }
+        for (size_t i = n.map_size(); i-- > 0;) {
+          const Node &k = n.key(i);
+          std::string p = it.ptr + "/" + escape_pointer(k.text);
+          doc.lines[p] = static_cast<int>(k.mark.line);
+          todo.push_back({&n.value(i), &(*it.out)[k.text], p});
+        }
+        break;
+      }
+    }
   }
-  if (std::regex_match(v, float_re)) {
-    try { return std::stod(v); } catch (...) { return v; }
-  }
-  return v;
 }
-
-struct Parser {
-  yaml_parser_t p{};
-  YamlDoc &doc;
-  explicit Parser(YamlDoc &d) : doc(d) {}
-  ~Parser() { yaml_parser_delete(&p); }
-
-  [[noreturn]] void fail(int line, const std::string &what) {
-    throw std::runtime_error(doc.file + ":" + std::to_string(line) + ": " + what);
-  }
-
-  void next(yaml_event_t &ev) {
-    if (!yaml_parser_parse(&p, &ev)) {
-      fail(static_cast<int>(p.problem_mark.line) + 1,
-           std::string("YAML syntax error: ") + (p.problem ? p.problem : "unknown") +
-               (p.context ? std::string(" ") + p.context : ""));
-    }
-  }
-
-  // Parses the node whose first event is ev (already read) into out.
-  void node(yaml_event_t &ev, nlohmann::json &out, const std::string &ptr) {
-    int line = static_cast<int>(ev.start_mark.line) + 1;
-    doc.lines[ptr] = line;
-    switch (ev.type) {
-      case YAML_ALIAS_EVENT:
-        yaml_event_delete(&ev);
-        fail(line, "aliases are not supported in config files");
-      case YAML_SCALAR_EVENT: {
-        std::string v(reinterpret_cast<const char *>(ev.data.scalar.value), ev.data.scalar.length);
-        bool plain = ev.data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
-        yaml_event_delete(&ev);
-        out = plain ? plain_scalar(v) : nlohmann::json(v);
-        return;
-      }
-      case YAML_SEQUENCE_START_EVENT: {
-        yaml_event_delete(&ev);
-        out = nlohmann::json::array();
-        for (size_t i = 0;; ++i) {
-          yaml_event_t e;
-          next(e);
-          if (e.type == YAML_SEQUENCE_END_EVENT) { yaml_event_delete(&e); return; }
-          nlohmann::json item;
-          node(e, item, ptr + "/" + std::to_string(i));
-          out.push_back(std::move(item));
-        }
-      }
-      case YAML_MAPPING_START_EVENT: {
-        yaml_event_delete(&ev);
-        out = nlohmann::json::object();
-        while (true) {
-          yaml_event_t k;
-          next(k);
-          if (k.type == YAML_MAPPING_END_EVENT) { yaml_event_delete(&k); return; }
-          int kline = static_cast<int>(k.start_mark.line) + 1;
-          if (k.type != YAML_SCALAR_EVENT) { yaml_event_delete(&k); fail(kline, "mapping keys must be plain text"); }
-          std::string key(reinterpret_cast<const char *>(k.data.scalar.value), k.data.scalar.length);
-          yaml_event_delete(&k);
-          if (out.contains(key)) fail(kline, "duplicate key '" + key + "'");
-          yaml_event_t v;
-          next(v);
-          nlohmann::json value;
-          node(v, value, ptr + "/" + escape_pointer(key));
-          doc.lines[ptr + "/" + escape_pointer(key)] = kline;
-          out[key] = std::move(value);
-        }
-      }
-      default:
-        yaml_event_delete(&ev);
-        fail(line, "unexpected YAML event");
-    }
-  }
-
-  void parse(const std::string &text) {
-    yaml_parser_initialize(&p);
-    yaml_parser_set_input_string(&p, reinterpret_cast<const unsigned char *>(text.data()), text.size());
-    doc.root = nullptr;
-    bool seen = false;
-    while (true) {
-      yaml_event_t ev;
-      next(ev);
-      yaml_event_type_t t = ev.type;
-      if (t == YAML_STREAM_END_EVENT) { yaml_event_delete(&ev); break; }
-      if (t == YAML_STREAM_START_EVENT || t == YAML_DOCUMENT_START_EVENT || t == YAML_DOCUMENT_END_EVENT) {
-        if (t == YAML_DOCUMENT_START_EVENT && seen) {
-          int line = static_cast<int>(ev.start_mark.line) + 1;
-          yaml_event_delete(&ev);
-          fail(line, "only one YAML document per config file");
-        }
-        yaml_event_delete(&ev);
-        continue;
-      }
-      seen = true;
-      node(ev, doc.root, "");
-    }
-  }
-};
 
 }  // namespace
 
 YamlDoc load_yaml_string(const std::string &text, const std::string &name) {
   YamlDoc doc;
   doc.file = name;
-  Parser parser(doc);
-  parser.parse(text);
+  ParseOptions opt;
+  opt.allow_empty = true;
+  Node root = parse_yaml_text(name, text, opt);
+  convert(doc, root);
   return doc;
 }
 

@@ -83,6 +83,12 @@ bool parse_float(const std::string &s, std::string &json, bool &special) {
 
 }  // namespace
 
+std::optional<bool> yaml_bool(const std::string &x) {
+  if (one_of(x, {"yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON"})) return true;
+  if (one_of(x, {"no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF"})) return false;
+  return std::nullopt;
+}
+
 bool is_null(const Node &n) {
   if (!n.is_scalar()) return false;
   if (n.tag == "tag:yaml.org,2002:null") return true;
@@ -115,8 +121,7 @@ Scalar resolve_scalar(const std::string &file, const Node &n) {
     if (t == "tag:yaml.org,2002:str") return as_string();
     if (t == "tag:yaml.org,2002:null") { s.type = ScalarType::Null; s.json = "null"; return s; }
     if (t == "tag:yaml.org,2002:bool") {
-      if (one_of(n.text, {"yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON"})) { s.type = ScalarType::Bool; s.boolean = true; s.json = "true"; return s; }
-      if (one_of(n.text, {"no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF"})) { s.type = ScalarType::Bool; s.json = "false"; return s; }
+      if (auto b = yaml_bool(n.text)) { s.type = ScalarType::Bool; s.boolean = *b; s.json = *b ? "true" : "false"; return s; }
       throw YamlError(file, n.mark, "'" + n.text + "' is tagged !!bool but is not a boolean");
     }
     if (t == "tag:yaml.org,2002:int" || t == "tag:yaml.org,2002:float") {
@@ -131,8 +136,7 @@ Scalar resolve_scalar(const std::string &file, const Node &n) {
   if (x.empty() || one_of(x, {"~", "null", "Null", "NULL"})) { s.type = ScalarType::Null; s.json = "null"; return s; }
   char c = x[0];
   if (std::strchr("yYnNtTfFoO", c)) {
-    if (one_of(x, {"yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON"})) { s.type = ScalarType::Bool; s.boolean = true; s.json = "true"; return s; }
-    if (one_of(x, {"no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF"})) { s.type = ScalarType::Bool; s.json = "false"; return s; }
+    if (auto b = yaml_bool(x)) { s.type = ScalarType::Bool; s.boolean = *b; s.json = *b ? "true" : "false"; return s; }
     return as_string();
   }
   if (is_digit(c) || c == '-' || c == '+' || c == '.') {

@@ -3,6 +3,7 @@
 // PyYAML loaders: yes/no/on/off are booleans, ~ and empty are null, 0.10 is a float.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "yaml/tree.hpp"
@@ -21,6 +22,10 @@ struct Scalar {
 // Resolves a scalar node. Throws YamlError for values JSON cannot hold (.inf, .nan) and for
 // unsupported explicit tags.
 Scalar resolve_scalar(const std::string &file, const Node &n);
+
+// PyYAML's booleans (yes/no, true/false, on/off in three capitalisations); nullopt otherwise.
+// For values kept as text (config file values) that a caller reads as a boolean.
+std::optional<bool> yaml_bool(const std::string &text);
 
 // True when the node is a null scalar (~, null, empty).
 bool is_null(const Node &n);

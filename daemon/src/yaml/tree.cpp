@@ -4,7 +4,7 @@
 
 #include <yaml.h>
 
-#include <fstream>
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <sstream>
@@ -27,14 +27,23 @@ namespace {
 
 Mark mark_of(const yaml_mark_t &m) { return Mark{static_cast<uint32_t>(m.line + 1), static_cast<uint32_t>(m.column + 1)}; }
 
-size_t count_nodes(const Node &n) {
-  size_t c = 1;
-  for (const auto &i : n.items) c += count_nodes(i);
+// Nodes in n's subtree; `height` gets the subtree's height (1 for a scalar).
+size_t count_nodes(const Node &n, size_t &height) {
+  size_t c = 1, h = 0;
+  for (const auto &i : n.items) {
+    size_t ih = 0;
+    c += count_nodes(i, ih);
+    h = std::max(h, ih);
+  }
+  height = h + 1;
   return c;
 }
 
-// Aliases are expanded by copying; this bounds the copies so a "billion laughs" file fails fast.
-constexpr size_t kMaxAliasNodes = 1000000;
+struct Anchor {
+  Node node;
+  size_t nodes = 0;   // in node's subtree
+  size_t height = 0;  // of node's subtree
+};
 
 struct EventGuard {
   yaml_event_t ev;
@@ -79,12 +88,31 @@ Node parse_buffer(const std::string &name, const std::string &text, const ParseO
   yaml_parser_set_encoding(&pg.p, YAML_UTF8_ENCODING);
 
   std::vector<Node> stack;  // open collections
-  std::map<std::string, Node> anchors;
+  std::unordered_map<std::string, Anchor> anchors;
   std::vector<std::string> open_anchor;  // anchor name per open collection ("" = none)
   Node root;
   bool have_root = false;
   int documents = 0;
-  size_t alias_nodes = 0;
+  size_t direct_nodes = 0;  // nodes the document spells out (one per scalar / collection event)
+  size_t copied_nodes = 0;  // nodes copied for anchors and aliases
+  // Counts `n` copied nodes against the budget; `m` is where the copy happens.
+  auto charge = [&](size_t n, Mark m) {
+    copied_nodes += n;
+    size_t budget = std::max(opt.min_alias_budget, opt.alias_ratio * direct_nodes);
+    if (copied_nodes > budget)
+      throw YamlError(name, m, "anchors and aliases expand to more than " + std::to_string(budget) +
+                                   " copied nodes (" + std::to_string(opt.alias_ratio) + "x the " + std::to_string(direct_nodes) +
+                                   " nodes written out so far); refusing the file");
+  };
+  auto remember = [&](const std::string &a, const Node &n, Mark m) {
+    size_t h = 0;
+    size_t c = count_nodes(n, h);
+    charge(c, m);
+    Anchor &slot = anchors[a];
+    slot.node = n;
+    slot.nodes = c;
+    slot.height = h;
+  };
 
   std::vector<std::string> stream_key;  // per open collection: the top-level key it streams ("" = none)
   auto add = [&](Node &&n) {
@@ -115,8 +143,10 @@ Node parse_buffer(const std::string &name, const std::string &text, const ParseO
     switch (ev.type) {
       case YAML_STREAM_START_EVENT: break;
       case YAML_STREAM_END_EVENT:
-        if (documents == 0)
+        if (documents == 0) {
+          if (opt.allow_empty) return Node{};
           throw YamlError(name, Mark{1, 1}, "file is empty (no YAML document); a registry file needs its top-level content");
+        }
         return root;
       case YAML_DOCUMENT_START_EVENT:
         if (++documents > 1)
@@ -127,10 +157,10 @@ Node parse_buffer(const std::string &name, const std::string &text, const ParseO
         std::string a = reinterpret_cast<const char *>(ev.data.alias.anchor);
         auto it = anchors.find(a);
         if (it == anchors.end()) throw YamlError(name, m, "alias *" + a + " names no anchor defined before it");
-        alias_nodes += count_nodes(it->second);
-        if (alias_nodes > kMaxAliasNodes)
-          throw YamlError(name, m, "aliases expand to more than " + std::to_string(kMaxAliasNodes) + " nodes; refusing the file");
-        Node copy = it->second;
+        if (stack.size() + it->second.height > opt.max_depth)
+          throw YamlError(name, m, "alias *" + a + " nests deeper than " + std::to_string(opt.max_depth) + " levels; refusing the file");
+        charge(it->second.nodes, m);
+        Node copy = it->second.node;
         copy.mark = m;
         add(std::move(copy));
         break;
@@ -148,12 +178,16 @@ Node parse_buffer(const std::string &name, const std::string &text, const ParseO
           default: n.style = ScalarStyle::Quoted; break;
         }
         if (n.tag == "!") n.tag.clear(), n.style = ScalarStyle::Quoted;  // non-specific tag: a string
-        if (ev.data.scalar.anchor) anchors[reinterpret_cast<const char *>(ev.data.scalar.anchor)] = n;
+        ++direct_nodes;
+        if (ev.data.scalar.anchor) remember(reinterpret_cast<const char *>(ev.data.scalar.anchor), n, m);
         add(std::move(n));
         break;
       }
       case YAML_SEQUENCE_START_EVENT:
       case YAML_MAPPING_START_EVENT: {
+        if (stack.size() >= opt.max_depth)
+          throw YamlError(name, m, "nesting deeper than " + std::to_string(opt.max_depth) + " levels; refusing the file");
+        ++direct_nodes;
         Node n;
         bool seq = ev.type == YAML_SEQUENCE_START_EVENT;
         n.kind = seq ? NodeKind::Sequence : NodeKind::Mapping;
@@ -188,7 +222,7 @@ Node parse_buffer(const std::string &name, const std::string &text, const ParseO
         }
         std::string a = std::move(open_anchor.back());
         open_anchor.pop_back();
-        if (!a.empty()) anchors[a] = n;
+        if (!a.empty()) remember(a, n, n.mark);
         add(std::move(n));
         break;
       }

@@ -58,9 +58,20 @@ struct StreamSpec {
   std::function<void(const std::string &top_key, Node &&entry)> on_entry;
 };
 
+// Limits that keep a hostile document from exhausting memory, time or the stack:
+//  - nesting deeper than max_depth is refused (copying and destroying nodes recurse);
+//  - aliases are expanded by copying, and so are anchored nodes (kept for later aliases): the
+//    nodes copied may not exceed max(min_alias_budget, alias_ratio x the nodes the document
+//    itself spells out), like Go's yaml.v3 bounds aliasing relative to the document's size.
+//    A "billion laughs" file fails fast; a large PyYAML dump sharing objects through
+//    hundreds of thousands of aliases loads.
 struct ParseOptions {
   uint64_t max_bytes = 256ull * 1024 * 1024;  // files above this are refused
   const StreamSpec *stream = nullptr;
+  bool allow_empty = false;  // an empty stream is a null scalar root instead of an error
+  size_t max_depth = 500;
+  size_t min_alias_budget = 1000000;
+  size_t alias_ratio = 10;
 };
 
 // A parsed file: its single document's root, its bytes (for hashing) and its name for messages.
