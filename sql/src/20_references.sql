@@ -289,13 +289,17 @@ BEGIN
               WHERE NOT g.report_only
                 AND (g.source_table::oid IN (SELECT a.relid FROM pg_catalog.pg_partition_ancestors(p) a WHERE a.relid <> p)
                   OR g.target_table::oid IN (SELECT a.relid FROM pg_catalog.pg_partition_ancestors(p) a WHERE a.relid <> p)) LOOP
+      -- Only once the reference's own trigger is on its table: pg_restore adds the partitions'
+      -- triggers itself, after constraints (ALTER TABLE, which fires this) and the catalog rows.
       IF NOT r.is_deferrable
          AND r.source_table::oid IN (SELECT a.relid FROM pg_catalog.pg_partition_ancestors(p) a)
+         AND EXISTS (SELECT 1 FROM pg_catalog.pg_trigger g WHERE g.tgrelid = r.source_table AND g.tgname = r.name || '_insert')
          AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger g WHERE g.tgrelid = p AND g.tgname = r.name || '_insert') THEN
         EXECUTE format('CREATE TRIGGER %I AFTER INSERT ON %s REFERENCING NEW TABLE AS rg_new_rows FOR EACH STATEMENT EXECUTE FUNCTION guard.reference_check_insert(%L)',
                        r.name || '_insert', p, r.name);
       END IF;
       IF r.target_table::oid IN (SELECT a.relid FROM pg_catalog.pg_partition_ancestors(p) a)
+         AND EXISTS (SELECT 1 FROM pg_catalog.pg_trigger g WHERE g.tgrelid = r.target_table AND g.tgname = r.name || '_on_truncate')
          AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger g WHERE g.tgrelid = p AND g.tgname = r.name || '_on_truncate') THEN
         EXECUTE format('CREATE TRIGGER %I BEFORE TRUNCATE ON %s FOR EACH STATEMENT EXECUTE FUNCTION guard.reference_truncate_guard(%L)',
                        r.name || '_on_truncate', p, r.name);
