@@ -56,6 +56,7 @@ extern "C" {
 #include "storage/proc.h"
 #include "storage/lmgr.h"
 #include "tcop/utility.h"
+#include "tcop/deparse_utility.h"
 #include "utils/fmgroids.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"

@@ -279,7 +279,10 @@ BEGIN
     IF pg_catalog.to_regclass('audit.tracked_table') IS NULL THEN RETURN; END IF;
     FOR t IN SELECT DISTINCT d.objid FROM pg_catalog.pg_event_trigger_ddl_commands() d
               WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
-                AND d.objsubid OPERATOR(pg_catalog.=) 0 AND d.object_type OPERATOR(pg_catalog.=) 'table' LOOP
+                AND d.objsubid OPERATOR(pg_catalog.=) 0 AND d.object_type OPERATOR(pg_catalog.=) 'table'
+                -- CREATE TABLE (... PARTITION OF) and ATTACH/DETACH PARTITION only: other ALTER
+                -- TABLEs run in pg_restore's post-data section among the dumped triggers.
+                AND (d.command_tag OPERATOR(pg_catalog.=) 'CREATE TABLE' OR guard.ddl_changes_partitions(d.command)) LOOP
         PERFORM audit.sync_partition_triggers(t::pg_catalog.regclass);
     END LOOP;
 END;

@@ -327,7 +327,9 @@ DECLARE
 BEGIN
   IF to_regclass('guard.reference') IS NULL THEN RETURN; END IF;
   FOR t IN SELECT DISTINCT d.objid FROM pg_catalog.pg_event_trigger_ddl_commands() d
-            WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objsubid = 0 AND d.object_type = 'table' LOOP
+            WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objsubid = 0 AND d.object_type = 'table'
+              -- CREATE TABLE (... PARTITION OF) and ATTACH/DETACH PARTITION only (see audit.on_partition_ddl)
+              AND (d.command_tag = 'CREATE TABLE' OR guard.ddl_changes_partitions(d.command)) LOOP
     PERFORM guard.reference_sync_partition_triggers(t::regclass);
   END LOOP;
 END $$;
