@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "db/advisory_lock.hpp"
+#include "common/backoff.hpp"
 #include "common/sha256.hpp"
 
 TEST(Sha256, KnownVectors) {
@@ -33,4 +34,18 @@ TEST(Sha256, MissingFileNamesIt) {
 TEST(AdvisoryLock, KeyIsStableAndNameDependent) {
   EXPECT_EQ(rgsync::advisory_lock_key("registry-sync migrate"), rgsync::advisory_lock_key("registry-sync migrate"));
   EXPECT_NE(rgsync::advisory_lock_key("registry-sync migrate"), rgsync::advisory_lock_key("registry-sync apply"));
+}
+
+// The one backoff: full jitter under min(cap, base * 2^attempt), for HTTP and serve retries alike.
+TEST(Backoff, FullJitterStaysUnderTheCappedExponential) {
+  EXPECT_DOUBLE_EQ(rgsync::full_jitter_backoff(0.5, 30, 0, 1.0), 0.5);
+  EXPECT_DOUBLE_EQ(rgsync::full_jitter_backoff(0.5, 30, 3, 1.0), 4.0);
+  EXPECT_DOUBLE_EQ(rgsync::full_jitter_backoff(0.5, 30, 10, 1.0), 30.0);
+  EXPECT_DOUBLE_EQ(rgsync::full_jitter_backoff(0.5, 30, 1000, 0.5), 15.0);  // no overflow for long outages
+  EXPECT_DOUBLE_EQ(rgsync::full_jitter_backoff(1, 60, 2, 2.0), 4.0);        // random clamped to [0, 1]
+  for (int i = 0; i < 1000; ++i) {
+    double r = rgsync::unit_random();
+    ASSERT_GE(r, 0.0);
+    ASSERT_LT(r, 1.0);
+  }
 }

@@ -21,6 +21,7 @@
 
 #include "registry/apply.hpp"
 #include "cli/options.hpp"
+#include "common/backoff.hpp"
 #include "cli/commands.hpp"
 #include "db/connection.hpp"
 #include "common/errors.hpp"
@@ -158,7 +159,6 @@ int run_serve(const std::vector<std::string> &args) {
   http.start();
   spdlog::info("serve: listening on {}:{}, {} job(s)", host, http.port(), jobs.size());
 
-  std::mt19937_64 rng{std::random_device{}()};
   while (!g_stop) {
     auto now = Clock::now();
     JobState *next = nullptr;
@@ -182,8 +182,7 @@ int run_serve(const std::vector<std::string> &args) {
       next->conn.reset();
       if (g_stop) break;
       ++next->failures;
-      double cap = std::min(cfg.retry_max_s, std::min(next->cfg.every_s, 1.0 * std::pow(2.0, next->failures)));
-      double delay = std::max(0.5, std::uniform_real_distribution<double>(0, cap)(rng));
+      double delay = std::max(0.5, full_jitter_backoff(1.0, std::min(cfg.retry_max_s, next->cfg.every_s), next->failures, unit_random()));
       spdlog::warn("job {}: run failed (attempt {}), retrying in {:.1f}s: {}", next->cfg.name, next->failures, delay, err);
       // The slot stays owed: only the retry time moves.
       next->due = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(delay));

@@ -1,5 +1,6 @@
 // libcurl GET with timeouts, full-jitter retries and token scrubbing (see hr_http.hpp).
 #include "hr/sources/http.hpp"
+#include "common/backoff.hpp"
 
 #include <curl/curl.h>
 
@@ -37,11 +38,6 @@ size_t on_header(char *data, size_t size, size_t n, void *user) {
   return size * n;
 }
 
-double unit_random() {
-  static thread_local std::mt19937_64 rng{std::random_device{}()};
-  return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
-}
-
 }  // namespace
 
 std::optional<double> parse_retry_after(const std::string &value, long long now_epoch_s) {
@@ -58,8 +54,7 @@ std::optional<double> parse_retry_after(const std::string &value, long long now_
 }
 
 double full_jitter_delay(const RetryPolicy &p, int attempt, double r) {
-  double cap = std::min(p.max_delay_s, p.base_delay_s * std::pow(2.0, attempt));
-  return std::clamp(r, 0.0, 1.0) * cap;
+  return full_jitter_backoff(p.base_delay_s, p.max_delay_s, attempt, r);
 }
 
 std::string url_encode(const std::string &s) {
@@ -164,7 +159,7 @@ HttpResponse HttpClient::get(const std::string &url) {
     if (attempt + 1 >= policy_.max_attempts) {
       throw HttpError(scrub("GET " + shown + ": " + last + " (gave up after " + std::to_string(attempt + 1) + " attempts)"));
     }
-    double delay = full_jitter_delay(policy_, attempt, unit_random());
+    double delay = full_jitter_delay(policy_, attempt, rgsync::unit_random());
     auto ra = r.headers.find("retry-after");
     if (ra != r.headers.end()) {
       auto secs = parse_retry_after(ra->second, static_cast<long long>(std::time(nullptr)));
