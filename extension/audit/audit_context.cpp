@@ -112,40 +112,29 @@ Attribution attribution() {
   return {app, actor, run, "", "", ""};
 }
 
-// claims->>key, or NULL.
-char *claim_text(Jsonb *claims, const char *key) {
-  if (!claims) return nullptr;
-  JsonbValue v;
-  if (!getKeyJsonValueFromContainer(&claims->root, key, strlen(key), &v)) return nullptr;
-  switch (v.type) {
-    case jbvNull:
-      return nullptr;
-    case jbvString:
-      return pnstrdup(v.val.string.val, v.val.string.len);
-    case jbvNumeric:
-      return DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(v.val.numeric)));
-    case jbvBool:
-      return pstrdup(v.val.boolean ? "true" : "false");
-    default:
-      return JsonbToCString(nullptr, v.val.binary.data, v.val.binary.len);
+// The request's JWT claims as the RLS helpers read them (one parser: extension/rls/rls_claims.cpp;
+// legacy request.jwt.claim.* settings first, as in Supabase's auth.uid()). Malformed claims
+// refuse the change: it could not be attributed.
+const rg::RequestClaims &request_claims_for(Relation rel) {
+  const rg::RequestClaims *claims = nullptr;
+  bool malformed = false;
+  try {
+    claims = &rg::request_claims();
+  } catch (const rg::PgError &) {
+    malformed = true;
   }
-}
-
-Jsonb *parse_claims(const char *text, Relation rel) {
-  if (text[0] == '\0') return nullptr;
-  char *copy = pstrdup(text);
-  JsonLexContext *lex = makeJsonLexContextCstringLen(copy, strlen(copy), GetDatabaseEncoding(), true);
-  bool ok = pg_parse_json(lex, &nullSemAction) == JSON_SUCCESS;
-  Jsonb *claims = ok ? DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(copy))) : nullptr;
-  if (!ok || !JB_ROOT_IS_OBJECT(claims))
+  // Reported after the catch block has been left (no live C++ exception under a longjmp).
+  if (malformed)
     ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
                     errmsg("registry_guard audit: request.jwt.claims is not a JSON object"),
                     errdetail("The change to table \"%s.%s\" cannot be attributed to an actor; it was not made.",
                               get_namespace_name(RelationGetNamespace(rel)), RelationGetRelationName(rel)),
                     errhint("Set request.jwt.claims to the JWT's claims as a JSON object (as PostgREST does), "
                             "or RESET it.")));
-  return claims;
+  return *claims;
 }
+
+char *text_or_nullptr(const text *t) { return t ? text_to_cstring(t) : nullptr; }
 
 // Supabase's auth.uid() and auth.role() (supa_audit's auth_uid / auth_role defaults call them):
 // where both exist, the context records what they return, evaluated once per statement as the
@@ -178,12 +167,6 @@ Datum call_auth_function(Oid fn, bool *isnull) {
   return d;
 }
 
-const char *subject_setting(Relation rel) {
-  const char *legacy = setting("request.jwt.claim.sub");
-  if (legacy[0] != '\0') return legacy;
-  Jsonb *claims = parse_claims(setting("request.jwt.claims"), rel);
-  return claims ? claim_text(claims, "sub") : nullptr;
-}
 
 const AuthValues &auth_values(Relation rel) {
   if (auth_generation == statement_generation) return auth_cached;
@@ -193,9 +176,8 @@ const AuthValues &auth_values(Relation rel) {
   Oid role_fn = OidIsValid(nsp) ? auth_function(nsp, "role", TEXTOID) : InvalidOid;
   if (OidIsValid(uid_fn) && OidIsValid(role_fn)) {
     v.present = true;
-    const char *sub = subject_setting(rel);
-    pg_uuid_t parsed;
-    bool uid_callable = sub == nullptr || sub[0] == '\0' || rg::parse_uuid(sub, static_cast<int>(strlen(sub)), &parsed);
+    const rg::RequestClaims &rc = request_claims_for(rel);
+    bool uid_callable = rc.sub == nullptr || rc.has_uid;
     Oid save_uid;
     int save_sec;
     GetUserIdAndSecContext(&save_uid, &save_sec);
@@ -222,17 +204,11 @@ const AuthValues &auth_values(Relation rel) {
 }
 
 int64 insert_context(Relation rel, const Attribution &who, const AuthValues &auth) {
-  const char *claims_text = setting("request.jwt.claims");
-  Jsonb *claims = parse_claims(claims_text, rel);
-  // Legacy per-claim settings win, as in Supabase's auth.uid()/auth.role().
-  auto pick = [&](const char *legacy, const char *key) -> char * {
-    const char *v = setting(legacy);
-    if (v[0] != '\0') return pstrdup(v);
-    return claim_text(claims, key);
-  };
-  char *sub = pick("request.jwt.claim.sub", "sub");
-  char *role = auth.present ? auth.role : pick("request.jwt.claim.role", "role");
-  char *email = pick("request.jwt.claim.email", "email");
+  const rg::RequestClaims &rc = request_claims_for(rel);
+  Jsonb *claims = rc.claims;
+  char *sub = text_or_nullptr(rc.sub);
+  char *role = auth.present ? auth.role : text_or_nullptr(rc.role);
+  char *email = text_or_nullptr(rc.email);
   Oid argtypes[16] = {OIDOID, NAMEOID, NAMEOID, NAMEOID, NAMEOID, TEXTOID, TEXTOID, INT8OID,
                       TEXTOID, TEXTOID, TEXTOID, JSONBOID, UUIDOID, TEXTOID, TEXTOID, TEXTOID};
   Datum args[16];
@@ -265,7 +241,10 @@ int64 insert_context(Relation rel, const Attribution &who, const AuthValues &aut
     if (auth.has_uid) *uid = auth.uid;
     if (auth.has_uid) args[12] = UUIDPGetDatum(uid);
     else nulls[12] = 'n';
-  } else if (sub && rg::parse_uuid(sub, static_cast<int>(strlen(sub)), uid)) args[12] = UUIDPGetDatum(uid);
+  } else if (rc.has_uid) {
+    *uid = rc.uid;
+    args[12] = UUIDPGetDatum(uid);
+  }
   else nulls[12] = 'n';  // service-role tokens and non-UUID subjects have no auth_uid
 
   Oid owner = get_rel_owner_oid(catalog().change_context);
@@ -303,9 +282,9 @@ int64 insert_context(Relation rel, const Attribution &who, const AuthValues &aut
     SPI_keepplan(p);
     insert_plan = p;
   }
-  int rc = SPI_execute_plan(has_claimed ? insert_plan : insert_plan_010, args, nulls, false, 1);
-  if (rc != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
-    elog(ERROR, "registry_guard audit: inserting into audit.change_context failed (%d)", rc);
+  int spi_rc = SPI_execute_plan(has_claimed ? insert_plan : insert_plan_010, args, nulls, false, 1);
+  if (spi_rc != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
+    elog(ERROR, "registry_guard audit: inserting into audit.change_context failed (%d)", spi_rc);
   bool isnull;
   int64 id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
   SPI_finish();

@@ -189,6 +189,7 @@ void resolve(Oid user, Oid outer) {
 
   const char *legacy_sub = rg::jwt_claim_sub_setting();
   text *sub = legacy_sub != nullptr ? cstring_to_text(legacy_sub) : claim_text(claims, "sub");
+  state.sub = sub;
   if (sub != nullptr) state.has_uid = rg::parse_uuid(VARDATA_ANY(sub), static_cast<int>(VARSIZE_ANY_EXHDR(sub)), &state.uid);
   const char *legacy_role = rg::jwt_claim_role_setting();
   state.role = legacy_role != nullptr ? cstring_to_text(legacy_role) : claim_text(claims, "role");

@@ -9,7 +9,8 @@ namespace rg {
 // or of the current role, and kept in a backend-lifetime memory context until the next change.
 struct RequestClaims {
   Jsonb *claims = nullptr;        // request.jwt.claims, nullptr when unset or empty
-  bool has_uid = false;           // sub (legacy request.jwt.claim.sub first) is a UUID
+  text *sub = nullptr;            // sub claim (legacy request.jwt.claim.sub first), nullptr when absent
+  bool has_uid = false;           // sub is a UUID
   pg_uuid_t uid{};
   text *role = nullptr;           // role claim, nullptr when absent
   text *email = nullptr;          // email claim, nullptr when absent
