@@ -29,7 +29,15 @@ pgc_install_tree() {
   mkdir -p "$bin" "$lib" "$share/extension"
   local b f
   for b in postgres initdb pg_ctl; do cp "$PGC_SYS_BIN/$b" "$bin/"; done
-  for f in "$PGC_SYS_LIB"/*; do ln -s "$f" "$lib/"; done
+  # bitcode/ (for JIT inlining) is a directory of our own with the system's entries linked
+  # in: registry_guard's bitcode goes into it, never through a link into the system's tree.
+  for f in "$PGC_SYS_LIB"/*; do [ "$(basename "$f")" = bitcode ] || ln -s "$f" "$lib/"; done
+  if [ -d "$PGC_SYS_LIB/bitcode" ]; then
+    mkdir -p "$lib/bitcode"
+    for f in "$PGC_SYS_LIB"/bitcode/*; do
+      case "$(basename "$f")" in registry_guard|registry_guard.index.bc) ;; *) ln -s "$f" "$lib/bitcode/" ;; esac
+    done
+  fi
   for f in "$PGC_SYS_SHARE"/*; do [ "$(basename "$f")" = extension ] || ln -s "$f" "$share/"; done
   for f in "$PGC_SYS_SHARE"/extension/*; do ln -s "$f" "$share/extension/"; done
   # Our files are copied (not linked): the checkout may not be readable by `postgres`.
