@@ -3,6 +3,9 @@
 -- transaction-local). Each cell runs in a subtransaction that is rolled back, so every cell
 -- sees the same data. Outcomes: select = visible rows per tenant; insert = ok / denied;
 -- update / delete = rows affected or denied (privilege: no grant; policy: RLS WITH CHECK).
+-- Then the operations row-level security does not filter (LOCK, TRUNCATE) or that lock rows
+-- (SELECT ... FOR UPDATE), the tenant's view of kpi_threshold_history, and what a member reads
+-- of a colleague's profile. (COPY runs outside a function: rls_matrix/copy_cells.sh.)
 \pset footer off
 create temp table persona (ord int, name text, role text, claims text, app_client_id text, tenant text);
 insert into persona values
@@ -59,7 +62,7 @@ begin
     else
       execute stmt;
       get diagnostics n = row_count;
-      outcome := case when kind = 'insert' then 'ok' else n || ' rows' end;
+      outcome := case when kind in ('insert', 'lock') then 'ok' else n || ' rows' end;
     end if;
     if check_sql is not null then
       execute check_sql into outcome;
@@ -125,3 +128,54 @@ insert into reference_case values
 select c.what as "service_role writes", regexp_replace(pg_temp.cell(row(0, 'service', 'service_role', '{"role": "service_role"}', null, 'acme')::persona,
                                                                    c.stmt, 'write', c.check_sql), E'\n.*', '') as outcome
   from reference_case c order by c.ord;
+
+-- LOCK, SELECT ... FOR UPDATE and TRUNCATE per API role: row-level security filters none of
+-- them, so only privileges decide. A lock in a mode that conflicts with ROW EXCLUSIVE (SHARE or
+-- stronger) would stop every tenant's writers; ACCESS EXCLUSIVE every reader too.
+create temp table lock_target (ord int, name text);
+insert into lock_target select ord, name from registry;
+insert into lock_target values (10, 'principal_directory'), (11, 'kpi_threshold_history');
+select p.name as persona, l.name as "table",
+       pg_temp.cell(p, format('lock table public.%I in access share mode', l.name), 'lock') as "lock access share",
+       pg_temp.cell(p, format('lock table public.%I in row exclusive mode', l.name), 'lock') as "lock row exclusive",
+       pg_temp.cell(p, format('lock table public.%I in share mode', l.name), 'lock') as "lock share",
+       pg_temp.cell(p, format('lock table public.%I in access exclusive mode', l.name), 'lock') as "lock access exclusive",
+       case when l.ord = 11 then 'n/a (view)'
+            else pg_temp.cell(p, format('select 1 from public.%I for update', l.name), 'update') end as "select for update",
+       case when l.ord = 11 then 'n/a (view)'
+            else pg_temp.cell(p, format('truncate public.%I', l.name), 'lock') end as "truncate"
+  from persona p cross join lock_target l
+ where p.ord in (1, 3, 4, 5)
+ order by p.ord, l.ord;
+
+-- What a member reads of profiles: the own row in full, colleagues (same tenant) only through
+-- the directory's columns, other tenants nothing.
+select p.name as persona,
+       pg_temp.cell(p, $$select coalesce(string_agg(client_id || '/' || id || ' ' || coalesce(email, '-') || ' ' || coalesce(employee_id, '-'), ', ' order by client_id, id), 'none') from public.principal_profiles$$, 'select') as "principal_profiles (email, employee id)",
+       pg_temp.cell(p, $$select coalesce(string_agg(client_id || '/' || id || ' ' || name, ', ' order by client_id, id), 'none') from public.principal_directory$$, 'select') as "principal_directory (name)"
+  from persona p order by p.ord;
+select string_agg(column_name::text, ', ' order by ordinal_position) as "principal_directory columns"
+  from information_schema.columns where table_schema = 'public' and table_name = 'principal_directory';
+-- The directory follows every change of the profiles (by trigger and cascading key) in the same transaction.
+create temp table directory_case (ord int, what text, stmt text);
+insert into directory_case values
+  (1, 'service_role renames Bob', $$update public.principal_profiles set name = 'Robert', email = 'robert@acme.example' where client_id = 'acme' and id = 'coo'$$),
+  (2, 'service_role adds a profile', $$insert into public.principal_profiles (client_id, id, name, email) values ('acme', 'cto', 'Cy', 'cy@acme.example')$$),
+  (3, 'service_role changes a key', $$update public.principal_profiles set id = 'chief_operations' where client_id = 'acme' and id = 'coo'$$),
+  (4, 'service_role deletes a profile', $$delete from public.principal_profiles where client_id = 'acme' and id = 'coo'$$),
+  (5, 'Ann edits her preferences', $$update public.principal_profiles set preferences = '{"theme": "dark"}'$$);
+select c.what as "directory after", pg_temp.cell(case when c.ord = 5 then p5 else p3 end, c.stmt, 'write',
+         $$select string_agg(client_id || '/' || id || ' ' || name || ' ' || status, ', ' order by client_id, id) from public.principal_directory where client_id = 'acme'$$) as acme
+  from directory_case c, (select p from persona p where ord = 3) s3(p3), (select p from persona p where ord = 5) s5(p5)
+ order by c.ord;
+select count(*) as "directory rows differing from the profiles"
+  from public.principal_profiles pp full join public.principal_directory d using (client_id, id)
+ where d.id is null or pp.id is null or (pp.name, pp.title, pp.department, pp.status) is distinct from (d.name, d.title, d.department, d.status);
+
+-- kpi_threshold_history through the API: each tenant sees its own KPIs' thresholds only.
+update public.kpis set thresholds = jsonb_build_array(jsonb_build_object(
+  'comparison_type', 'budget', 'green_threshold', 10, 'yellow_threshold', 5, 'red_threshold', 0));
+select p.name as persona,
+       pg_temp.cell(p, $$select coalesce(string_agg(client_id || '/' || kpi_id || ' ' || comparison_type || ' ' || green_threshold, ', ' order by client_id, kpi_id), 'none') from public.kpi_threshold_history where effective_to is null$$, 'select') as "kpi_threshold_history (in force)",
+       pg_temp.cell(p, 'select count(*)::text from registry_private.kpi_threshold_versions()', 'select') as "its helper, called directly"
+  from persona p order by p.ord;
