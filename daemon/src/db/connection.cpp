@@ -70,4 +70,8 @@ std::unique_ptr<pqxx::connection> connect(const ConnectionSettings &settings, co
   }
 }
 
+void select_tenant(pqxx::transaction_base &tx, const std::string &tenant) {
+  tx.exec_params("SELECT pg_catalog.set_config('app.client_id', $1, true)", tenant);
+}
+
 }  // namespace rgsync

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <pqxx/connection>
+#include <pqxx/transaction_base>
 #include <memory>
 #include <string>
 
@@ -22,5 +23,10 @@ std::unique_ptr<pqxx::connection> connect(const ConnectionSettings &settings, co
 // The DatabaseError message connect() would give for a libpq connection failure `libpq_message`
 // (exposed for unit tests).
 std::string explain_connection_failure(const ConnectionSettings &settings, const std::string &libpq_message);
+
+// Selects the tenant whose rows this transaction reads and writes (app.client_id, which the
+// tenant policies honour for trusted roles): registry-sync's own role has no BYPASSRLS, so
+// without it every tenant-isolated table looks empty and every write is refused.
+void select_tenant(pqxx::transaction_base &tx, const std::string &tenant);
 
 }  // namespace rgsync

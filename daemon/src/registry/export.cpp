@@ -9,6 +9,7 @@
 #include <set>
 #include <nlohmann/json.hpp>
 
+#include "db/connection.hpp"
 #include "registry/write_changes.hpp"
 #include "common/errors.hpp"
 #include "yaml/emit.hpp"
@@ -66,6 +67,7 @@ ExportResult export_registry(pqxx::connection &conn, const Mapping &m, const std
     if (f.path.find_first_of("*?[") != std::string::npos)
       throw OperationError("export cannot write '" + f.path + "': a glob source has no single file to write its rows to; map it to a file path");
   pqxx::read_transaction tx(conn);
+  select_tenant(tx, tenant);
   std::map<std::string, TableData> data;
   for (const auto &t : m.tables) data[t.name] = read_table(tx, t, tenant);
   TableDef docdef = documents_table_def();

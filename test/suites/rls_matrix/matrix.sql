@@ -179,3 +179,43 @@ select p.name as persona,
        pg_temp.cell(p, $$select coalesce(string_agg(client_id || '/' || kpi_id || ' ' || comparison_type || ' ' || green_threshold, ', ' order by client_id, kpi_id), 'none') from public.kpi_threshold_history where effective_to is null$$, 'select') as "kpi_threshold_history (in force)",
        pg_temp.cell(p, 'select count(*)::text from registry_private.kpi_threshold_versions()', 'select') as "its helper, called directly"
   from persona p order by p.ord;
+
+-- Audit attribution per API role: each persona claims to be the sync daemon
+-- (registry_guard.actor, registry_guard.sync_run_id of no running run, application_name) and
+-- makes a write it is allowed to make; the version records what it could not claim apart
+-- (claimed_attribution), never as the actor. Only db_role and session_role are facts.
+create function pg_temp.attribution(p persona, stmt text) returns text language plpgsql as $fn$
+declare
+  before bigint;
+  outcome text;
+begin
+  select coalesce(max(id), 0) into before from audit.record_version;
+  begin
+    perform set_config('request.jwt.claims', coalesce(p.claims, ''), true);
+    perform set_config('app.client_id', coalesce(p.app_client_id, ''), true);
+    perform set_config('registry_guard.actor', 'registry-sync apply', true);
+    perform set_config('registry_guard.sync_run_id', '7', true);
+    perform set_config('application_name', 'registry-sync', true);
+    execute format('set local role %I', p.role);
+    execute stmt;
+    reset role;
+    select coalesce(string_agg(format('%s: actor %s, sync run %s, application %s, db_role %s, claimed %s',
+                                      table_name, coalesce(actor, '-'), coalesce(sync_run_id::text, '-'),
+                                      coalesce(application_name, '-'), db_role,
+                                      coalesce((select string_agg(k, ',' order by k) from jsonb_object_keys(claimed_attribution) k), '-')),
+                               '; '), 'no version written')
+      into outcome from audit.record_version where id > before;
+    raise exception using errcode = 'RGMX0', message = outcome;
+  exception
+    when sqlstate 'RGMX0' then return sqlerrm;
+    when insufficient_privilege then return 'denied: ' || sqlerrm;
+    when others then return 'error ' || sqlstate || ': ' || sqlerrm;
+  end;
+end
+$fn$;
+select p.name as persona,
+       pg_temp.attribution(p, case p.role
+         when 'service_role' then $$update public.kpis set name = name || ' ' where client_id = 'acme'$$
+         when 'authenticated' then $$update public.principal_profiles set preferences = '{"theme": "dark"}'$$
+         else $$update public.kpis set name = name || ' '$$ end) as "claims to be registry-sync apply (run 7)"
+  from persona p order by p.ord;
