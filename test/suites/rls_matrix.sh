@@ -128,7 +128,7 @@ expected="table public.data_products | error | tenant table (column client_id) w
 table public.kpis | error | authenticated can reach this table and row-level security is disabled
 view public.principal_names | error | authenticated can read this view, which reads public.principal_profiles with its owner's rights
 policy per_row on public.council_presets | warning | evaluates pg_catalog.current_setting() once per row although the result is the same for every row
-table public.kpis | warning | policies guard_authenticated_read, guard_read_only, guard_service_write, guard_tenant_isolation exist but row-level security is disabled"
+table public.kpis | warning | policies guard_authenticated_read, guard_read_only, guard_service_write, guard_tenant_isolation, registry_syncer_write exist but row-level security is disabled"
 tap_is "$got" "$expected" "guard.rls_report() finds each problem of a broken copy"
 rm -f "$here/rls_matrix/.migrate.err"
 tap_done

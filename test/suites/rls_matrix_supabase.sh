@@ -41,19 +41,19 @@ else
 fi
 
 # ---- Supabase's security advisor. The lints of Supabase's splinter.sql must find nothing at
-# ERROR or WARN level. The newer SECURITY DEFINER lints (0028 / 0029: executable by anon /
-# authenticated) find the extension's own helpers (EXECUTE through PUBLIC, unreachable without
-# USAGE on schema guard / audit) and the one intentional helper of ours, which returns the
-# request's own tenant only: pinned here so that any new one fails the test.
+# ERROR or WARN level but guard.reference (the extension's reference catalog: readable by
+# PUBLIC, unreachable without USAGE on schema guard). The newer SECURITY DEFINER lints (0028 /
+# 0029: executable by anon / authenticated) find only the one intentional helper of ours, which
+# returns the request's own tenant: pinned here so that any new one fails the test.
 qa -F ' | ' -f "$repo/test/lib/supabase_security_lints.sql" >"$work/lints" 2>&1
 lints=$(grep -E '\| (ERROR|WARN) \|' "$work/lints" | grep -v '_security_definer_function_executable |')
 tap_is "$(grep -v '| guard\.' <<<"$lints")" "" "Supabase's security lints report no ERROR or WARN finding on the migrations' objects"
 tap_is "$(grep '| guard\.' <<<"$lints")" "rls_disabled_in_public | ERROR | guard.reference" \
   "on the extension's objects: only guard.reference, readable by PUBLIC without row-level security"
 tap_is "$(grep '^authenticated_security_definer_function_executable |' "$work/lints" | cut -d'|' -f3 | sed 's/^ //' | tr '\n' ';')" \
-  "audit.primary_key_columns(entity_oid oid);audit.verify(OUT ok boolean, OUT checked bigint, OUT first_bad_id bigint, OUT problem text, OUT unsealed bigint);guard.reference_mark_validated(reference_name text);guard.reference_on_rename();guard.reference_on_sql_drop();guard.reference_register(r guard.reference);guard.reference_truncate_guard();guard.reference_unregister(reference_name text);registry_private.kpi_threshold_versions();" \
-  "SECURITY DEFINER functions authenticated may execute: the extension's helpers and registry_private.kpi_threshold_versions() only"
-tap_is "$(grep -c '^anon_security_definer_function_executable |' "$work/lints")" 8 "anon may execute the extension's 8 SECURITY DEFINER helpers only (through PUBLIC)"
+  "registry_private.kpi_threshold_versions();" \
+  "the only SECURITY DEFINER function authenticated may execute is registry_private.kpi_threshold_versions() (its own tenant's KPI versions)"
+tap_is "$(grep -c '^anon_security_definer_function_executable |' "$work/lints")" 0 "anon may execute no SECURITY DEFINER function"
 tap_is "$(qa -c "SELECT extnamespace::regnamespace FROM pg_extension WHERE extname = 'registry_guard'")" "extensions" \
   "registry_guard is recorded in schema extensions (not public)"
 
