@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # registry-sync's own roles (migration …_registry_sync_roles): registry_migrator owns the
-# schema and runs migrate; registry_syncer runs apply, hr, export and serve (seal). Neither is
+# schema and runs migrate; registry_syncer runs apply, hr, export and serve (seal); manifest and
+# verify-restore stay with the backup operator. Neither is
 # a superuser, has BYPASSRLS or CREATEROLE, nor is an API role. Every registry-sync command is
 # run as each role, and what each refuses is shown. Runs its own cluster (roles get LOGIN).
 set -uo pipefail
@@ -120,6 +121,13 @@ tap_is "$sealed" t "registry_syncer: serve runs the seal job"
 ready=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/readyz")
 tap_is "$ready" 200 "registry_syncer: serve's /readyz (database reachable, migrations current)"
 kill "$serve_pid" 2>/dev/null; wait "$serve_pid" 2>/dev/null; serve_pid=
+
+# manifest / verify-restore read every tenant's rows and the whole audit trail: the backup
+# operator's work (the role that runs pg_dump), not the daemon's nor the migrator's.
+for who in registry_syncer registry_migrator; do
+  out=$("$rs" manifest --out "$work/manifest-$who.json" --dbname "$db" --user "$who" 2>&1); rc=$?
+  tap_is "$rc" 3 "$who cannot take a backup manifest (exit 3: it may not read the audit trail)"
+done
 
 s=""
 s+="truncate: $(refused "$(as registry_syncer "TRUNCATE public.kpis")")"$'\n'
