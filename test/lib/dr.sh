@@ -5,6 +5,9 @@
 #   dr_security [args]    RLS flags, policies and grants (tables, schemas, functions), sorted;
 #                         a default ACL is shown as what it grants (pg_dump omits default ACLs)
 #   dr_seal_all [args]    seals until audit.verify() reports nothing unsealed
+#   dr_pgbackrest_init W  pgBackRest for the running pgc cluster as shipped (config/pgbackrest, paths
+#                         under W; repository passphrase in W/etc/conf.d), archiving on, server
+#                         restarted; exports PGBACKREST_CONFIG_PATH
 DR_SCHEMAS="'public','audit','guard','registry_sync','supabase_migrations'"
 
 dr_rows() {
@@ -48,4 +51,20 @@ dr_seal_all() {
     sleep 0.5
   done
   return 1
+}
+
+dr_pgbackrest_init() {
+  local w=$1 repo=${PGC_REPO:-.}
+  mkdir -p "$w/etc/conf.d" "$w/repo" "$w/spool" "$w/log" "$w/lock" || return 1
+  sed -e "s|^repo1-path=.*|repo1-path=$w/repo|" -e "s|^spool-path=.*|spool-path=$w/spool|" \
+      -e "s|^log-path=.*|log-path=$w/log|" -e "s|^lock-path=.*|lock-path=$w/lock|" \
+      -e "s|^pg1-path=.*|pg1-path=$PGC_ROOT/run/data|" -e "s|^pg1-socket-path=.*|pg1-socket-path=$PGHOST|" \
+      -e "s|^pg1-port=.*|pg1-port=$PGPORT|" "$repo/config/pgbackrest/pgbackrest.conf" >"$w/etc/pgbackrest.conf"
+  printf '[global]\nrepo1-cipher-pass=%s\n' "$(head -c 48 /dev/urandom | base64 -w0)" >"$w/etc/conf.d/cipher.conf"
+  chmod 600 "$w/etc/conf.d/cipher.conf"
+  [ "$(id -u)" = 0 ] && chown -R postgres "$w/etc" "$w/repo" "$w/spool" "$w/log" "$w/lock"
+  export PGBACKREST_CONFIG_PATH=$w/etc
+  sed "s|pgbackrest --stanza|pgbackrest --config-path=$w/etc --stanza|" "$repo/config/pgbackrest/postgresql-archive.conf" \
+    >>"$PGC_ROOT/run/data/postgresql.conf"
+  pgc_restart
 }

@@ -36,18 +36,9 @@ mkdir -p "$work/bin"; ln -s "$rs" "$work/bin/registry-sync"
 export PATH="$work/bin:$PGC_BIN:$PATH" RGSYNC_MAPPING=$repo/config/registry-mapping.yaml
 
 # pgBackRest as shipped, with this run's paths; the repository passphrase in conf.d (mode 0600).
-mkdir -p "$work/etc/conf.d" "$work/repo" "$work/spool" "$work/log" "$work/lock" "$restored_data"
-sed -e "s|^repo1-path=.*|repo1-path=$work/repo|" -e "s|^spool-path=.*|spool-path=$work/spool|" \
-    -e "s|^log-path=.*|log-path=$work/log|" -e "s|^lock-path=.*|lock-path=$work/lock|" \
-    -e "s|^pg1-path=.*|pg1-path=$PGC_ROOT/run/data|" -e "s|^pg1-socket-path=.*|pg1-socket-path=$PGHOST|" \
-    -e "s|^pg1-port=.*|pg1-port=$PGPORT|" config/pgbackrest/pgbackrest.conf >"$work/etc/pgbackrest.conf"
-printf '[global]\nrepo1-cipher-pass=%s\n' "$(head -c 48 /dev/urandom | base64 -w0)" >"$work/etc/conf.d/cipher.conf"
-chmod 700 "$restored_data"; chmod 600 "$work/etc/conf.d/cipher.conf"
-[ "$(id -u)" = 0 ] && chown -R postgres "$work/etc" "$work/repo" "$work/spool" "$work/log" "$work/lock" "$restored_data"
-export PGBACKREST_CONFIG_PATH=$work/etc
-sed "s|pgbackrest --stanza|pgbackrest --config-path=$work/etc --stanza|" config/pgbackrest/postgresql-archive.conf \
-  >>"$PGC_ROOT/run/data/postgresql.conf"
-pgc_restart
+mkdir -p "$restored_data"; chmod 700 "$restored_data"
+[ "$(id -u)" = 0 ] && chown postgres "$restored_data"
+dr_pgbackrest_init "$work"
 tap_is "$(psql -X -At -c "SHOW archive_mode")" on "the cluster archives WAL with config/pgbackrest/postgresql-archive.conf"
 
 # The environment the runbooks name (docs/runbooks/README.md), pointing at this run's clusters.

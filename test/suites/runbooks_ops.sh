@@ -47,14 +47,19 @@ sed "s|file: /var/lib/registry-sync/hr/users.csv|file: $work/users.csv|" config/
 step "registry-sync migrate" "$rs" migrate --dir "$MIGRATIONS"
 step "registry-sync apply of the sample registry" "$rs" apply --registry "$REGISTRY_DIR" --on-dangling=drop
 
-# serve with a seal job, to watch /readyz.
+# serve with a job that writes a restore manifest every second, to watch /readyz (and the job).
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 export SERVE_URL=http://127.0.0.1:$port
 cat >"$work/serve.yaml" <<EOF
 serve: {listen: "127.0.0.1:$port", migrations_dir: "$MIGRATIONS", retry_max_seconds: 1}
 jobs:
-  seal: {kind: seal, every_seconds: 2}
+  manifests: {kind: manifest, dir: "$work/manifests", every_seconds: 1}
 EOF
+mkdir -p "$work/manifests"
+printf 'serve: {listen: "127.0.0.1:%s"}\njobs:\n  m: {kind: manifest, every_seconds: 1}\n' "$port" >"$work/bad-serve.yaml"
+out=$(timeout 20 "$rs" serve --config "$work/bad-serve.yaml" 2>&1); rc=$?
+tap_is "$rc" 2 "a manifest job without dir is a config error (exit 2)"
+tap_like "$out" "bad-serve.yaml:3.*manifest job 'm' needs dir" "naming file:line"
 "$rs" serve --config "$work/serve.yaml" >"$work/serve.log" 2>&1 &
 serve_pid=$!
 wait_for() { local end=$((SECONDS + $1)); shift; while [ $SECONDS -lt $end ]; do eval "$1" && return 0; sleep 0.3; done; return 1; }
@@ -78,7 +83,14 @@ wait_for 20 '[ "$(readyz)" = 200 ]'
 step "recovery confirmed (database-down: confirm-up)" rb_run confirm-up
 tap_like "$(out)" "accepting connections" "pg_isready accepts again"
 tap_like "$(out)" "applied: 0 row\(s\) written|0 row\(s\) written" "the snapshot still round-trips (apply writes nothing)"
+n_before=$(ls "$work/manifests" | wc -l)
+wait_for 10 '[ "$(ls "$work/manifests" | wc -l)" -gt "$n_before" ]'; tap_ok $? "serve's manifest job writes again after the restart"
 kill "$serve_pid" 2>/dev/null; wait "$serve_pid" 2>/dev/null; serve_pid=
+newest=$(ls -1 "$work/manifests"/registry-*Z.json | tail -1)
+tap_like "$newest" "/registry-[0-9]{8}T[0-9]{6}Z\.json$" "manifests are named by their UTC time ($(ls "$work/manifests" | wc -l) written)"
+"$rs" verify-restore --manifest "$newest" >"$work/out" 2>&1
+tap_ok $? "the newest scheduled manifest verifies against the database it was taken from"
+tap_like "$(cat "$work/serve.log")" "job manifests: manifest of [0-9]+ tables -> .*/registry-" "each run is logged with the file it wrote"
 
 # ---- add a principal (before the first HR run: HR links the YAML entry by employee_id)
 rb_use docs/runbooks/add-principal.md

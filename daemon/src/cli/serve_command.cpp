@@ -27,6 +27,7 @@
 #include "common/errors.hpp"
 #include "hr/run.hpp"
 #include "migrate/migrator.hpp"
+#include "backup/manifest.hpp"
 #include "common/redact.hpp"
 #include "serve/config.hpp"
 #include "serve/http.hpp"
@@ -78,6 +79,19 @@ long run_job(JobState &j, const ConnectionSettings &cs, const std::atomic<bool> 
                  r->shortcut ? ", files and database unchanged" : "");
     return static_cast<long>(r->rows_written);
   }
+  if (j.cfg.kind == "manifest") {
+    // What the next restore is checked against (registry-sync verify-restore); writes nothing
+    // to the database. The file name is the snapshot's UTC time: registry-20261130T140000Z.json.
+    Manifest m = take_manifest(*j.conn, default_manifest_schemas());
+    std::string stamp;
+    for (char c : m.taken_at.substr(0, 19))
+      if (c != '-' && c != ':') stamp += c;
+    std::string path = j.cfg.manifest_dir + "/registry-" + stamp + "Z.json";
+    write_manifest_file(m, path);
+    spdlog::info("job {}: manifest of {} tables{} -> {}", j.cfg.name, m.tables.size(),
+                 m.audit_ok && !*m.audit_ok ? " (audit.verify() fails: " + m.audit_problem + ")" : "", path);
+    return 0;
+  }
   // seal
   pqxx::work tx(*j.conn);
   if (tx.exec("SELECT to_regprocedure('audit.seal()') IS NULL")[0][0].as<bool>())
@@ -118,7 +132,7 @@ int run_serve(const std::vector<std::string> &args) {
   CommandHelp help{
       "serve", "registry-sync serve --config FILE [options]",
       "Runs the jobs of the config file on their schedules (HR sync every N minutes, registry apply,\n"
-      "audit sealing) and serves /healthz (process alive), /readyz (database reachable, migrations current) and\n"
+      "audit sealing, restore manifests) and serves /healthz (process alive), /readyz (database reachable, migrations current) and\n"
       "/metrics (Prometheus text: last success, duration, rows changed, errors per job). A failed run\n"
       "is retried with backoff until it succeeds. SIGTERM or SIGINT stop it cleanly (exit 0).",
       {{"registry-sync serve --config /etc/registry-sync/registry-sync.yaml", "run the configured jobs"},

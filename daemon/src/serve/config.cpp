@@ -50,15 +50,15 @@ ServeConfig load_serve_config(const ConfigFile &f) {
     }
   }
   const std::set<std::string> allowed = {"kind", "every_minutes", "every_seconds", "mapping", "tenant", "allow_mass_deactivation",
-                                         "registry", "on_dangling"};
+                                         "registry", "on_dangling", "dir"};
   for (const auto &[name, keys] : job_keys) {
     std::string p = "jobs." + name + ".";
     for (const auto &k : keys)
       if (!allowed.count(k))
-        throw UsageError(f.where(p + k) + ": unknown job setting '" + k + "' (kind, every_minutes, every_seconds, mapping, tenant, allow_mass_deactivation, registry, on_dangling)");
+        throw UsageError(f.where(p + k) + ": unknown job setting '" + k + "' (kind, every_minutes, every_seconds, mapping, tenant, allow_mass_deactivation, registry, on_dangling, dir)");
     JobConfig j;
     j.name = name;
-    if (!keys.count("kind")) throw UsageError(f.where(p.substr(0, p.size() - 1)) + ": job '" + name + "' needs kind (hr, apply or seal)");
+    if (!keys.count("kind")) throw UsageError(f.where(p.substr(0, p.size() - 1)) + ": job '" + name + "' needs kind (hr, apply, seal or manifest)");
     j.kind = *f.get(p + "kind");
     if (keys.count("every_minutes") == keys.count("every_seconds"))
       throw UsageError(f.where(p + "kind") + ": job '" + name + "' needs exactly one of every_minutes or every_seconds");
@@ -66,6 +66,8 @@ ServeConfig load_serve_config(const ConfigFile &f) {
     if (keys.count("tenant")) j.tenant = *f.get(p + "tenant");
     if (j.kind != "apply" && (keys.count("registry") || keys.count("on_dangling")))
       throw UsageError(f.where(p + "kind") + ": registry and on_dangling are settings of apply jobs, not of " + j.kind + " job '" + name + "'");
+    if (j.kind != "manifest" && keys.count("dir"))
+      throw UsageError(f.where(p + "dir") + ": dir is a setting of manifest jobs, not of " + j.kind + " job '" + name + "'");
     if (j.kind == "hr") {
       if (!keys.count("mapping")) throw UsageError(f.where(p + "kind") + ": hr job '" + name + "' needs mapping (an HR mapping file)");
       j.mapping_file = *f.get(p + "mapping");
@@ -101,8 +103,13 @@ ServeConfig load_serve_config(const ConfigFile &f) {
     } else if (j.kind == "seal") {
       if (keys.count("mapping") || keys.count("allow_mass_deactivation"))
         throw UsageError(f.where(p + "kind") + ": seal job '" + name + "' takes only kind, every_minutes/every_seconds");
+    } else if (j.kind == "manifest") {
+      if (!keys.count("dir")) throw UsageError(f.where(p + "kind") + ": manifest job '" + name + "' needs dir (where to write the manifests)");
+      if (keys.count("mapping") || keys.count("allow_mass_deactivation"))
+        throw UsageError(f.where(p + "kind") + ": manifest job '" + name + "' takes only kind, dir, every_minutes/every_seconds");
+      j.manifest_dir = *f.get(p + "dir");
     } else {
-      throw UsageError(f.where(p + "kind") + ": unknown job kind '" + j.kind + "' (hr, apply or seal)");
+      throw UsageError(f.where(p + "kind") + ": unknown job kind '" + j.kind + "' (hr, apply, seal or manifest)");
     }
     c.jobs.push_back(std::move(j));
   }

@@ -28,7 +28,7 @@ namespace rgsync::serve {
 
 struct JobConfig {
   std::string name;
-  std::string kind;          // hr | apply | seal
+  std::string kind;          // hr | apply | seal | manifest
   double every_s = 0;
   std::string tenant = "default";
   bool allow_mass_deactivation = false;
@@ -36,6 +36,7 @@ struct JobConfig {
   hr::HrMapping mapping;     // hr, loaded at start so a bad file fails fast
   RegistryOptions registry;  // apply: directory, mapping path, dangling policy
   std::string on_dangling = "fail";  // apply, as recorded with the run
+  std::string manifest_dir;  // manifest: where each run writes registry-<UTC time>.json
 };
 
 struct ServeConfig {
