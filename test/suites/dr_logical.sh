@@ -129,4 +129,19 @@ tap_is "$rc" 2 "a JSON file that is not a manifest is a usage error"
 tap_like "$out" "other.json: not a registry-sync manifest" "naming the file"
 out=$("$rs" manifest --database-url "$RESTORE_DB" 2>&1); rc=$?
 tap_is "$rc" 2 "manifest without --out is a usage error"
+
+# A role that row-level security filters gets an error, not a manifest of the rows it may see.
+psql -X -q -c "CREATE ROLE rg_manifest_reader LOGIN" -c "GRANT pg_read_all_data TO rg_manifest_reader" >/dev/null
+out=$("$rs" manifest --user rg_manifest_reader --out "$work/reader.json" 2>&1); rc=$?
+tap_is "$rc" 3 "manifest as a role subject to row-level security is refused (exit 3)"
+tap_like "$out" "row-level security policy for table" "naming the table"
+[ ! -e "$work/reader.json" ]; tap_ok $? "and writes no manifest"
+# A BYPASSRLS reader without EXECUTE on audit.verify() (not for PUBLIC) gets one: the seal head
+# without the chain check, said so.
+psql -X -q -c "ALTER ROLE rg_manifest_reader BYPASSRLS" >/dev/null
+out=$("$rs" manifest --user rg_manifest_reader --out "$work/reader.json" 2>&1); rc=$?
+tap_is "$rc" 0 "manifest as a read-only role without EXECUTE on audit.verify() works"
+tap_like "$out" "may not execute audit.verify\(\); the manifest records the seal head without a chain check" "and says what it left out"
+out=$("$rs" verify-restore --manifest "$work/reader.json" 2>&1); rc=$?
+tap_is "$rc" 0 "verify-restore accepts that manifest for the database it came from ($(tail -1 <<<"$out"))"
 tap_done

@@ -35,7 +35,8 @@ struct Manifest {
   std::vector<std::string> migrations;             // applied versions, ascending
   std::optional<std::string> extension_version;    // registry_guard's, when installed
   std::optional<SealHead> seal_head;               // audit.seal_head(), when the audit trail exists
-  std::optional<bool> audit_ok;                    // audit.verify().ok, when the audit trail exists
+  std::optional<bool> audit_ok;                    // audit.verify().ok, when the audit trail exists and
+                                                   // the role may execute it
   std::string audit_problem;                       // audit.verify()'s first bad id and problem, if not ok
 };
 
@@ -43,7 +44,9 @@ struct Manifest {
 // the references catalog, registry-sync's state and the migration history.
 std::vector<std::string> default_manifest_schemas();
 
-// Reads everything in one read-only REPEATABLE READ transaction (one consistent snapshot).
+// Reads everything in one read-only REPEATABLE READ transaction (one consistent snapshot), with
+// row_security off: a role that row-level security would filter gets an error, never a count of
+// the rows it happens to see (run it as the tables' owner or a BYPASSRLS role).
 // Schemas that do not exist are left out (managed Supabase has no audit / guard schema).
 Manifest take_manifest(pqxx::connection_base &conn, const std::vector<std::string> &schemas);
 

@@ -43,6 +43,9 @@ int run_manifest(const std::vector<std::string> &args) {
             << " rows, " << m.migrations.size() << " migrations";
   if (m.seal_head) std::cout << ", audit seal head " << (m.seal_head->id ? std::to_string(m.seal_head->id) : "none");
   std::cout << " -> " << out << "\n";
+  if (m.seal_head && !m.audit_ok)
+    std::cerr << "registry-sync manifest: note: this role may not execute audit.verify(); the manifest records the seal "
+                 "head without a chain check\n";
   if (m.audit_ok && !*m.audit_ok)
     std::cerr << "registry-sync manifest: warning: audit.verify() fails on this database (" << m.audit_problem
               << "); the manifest records it, see docs/runbooks/audit-verify-failed.md\n";
