@@ -8,7 +8,7 @@
 #   dr_pgbackrest_init W  pgBackRest for the running pgc cluster as shipped (config/pgbackrest, paths
 #                         under W; repository passphrase in W/etc/conf.d), archiving on, server
 #                         restarted; exports PGBACKREST_CONFIG_PATH
-DR_SCHEMAS="'public','audit','guard','registry_sync','supabase_migrations'"
+DR_SCHEMAS="'public','audit','guard','registry_sync','registry_private','supabase_migrations'"
 
 dr_rows() {
   psql -X -At -v ON_ERROR_STOP=1 "$@" <<SQL

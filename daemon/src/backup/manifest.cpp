@@ -37,7 +37,7 @@ std::string describe_seal(const SealHead &h) {
 }  // namespace
 
 std::vector<std::string> default_manifest_schemas() {
-  return {"public", "audit", "guard", "registry_sync", "supabase_migrations"};
+  return {"public", "audit", "guard", "registry_sync", "registry_private", "supabase_migrations"};
 }
 
 Manifest take_manifest(pqxx::connection_base &conn, const std::vector<std::string> &schemas) {

@@ -24,7 +24,7 @@ int run_manifest(const std::vector<std::string> &args) {
   po::options_description opts("manifest options");
   opts.add_options()("out", po::value<std::string>()->value_name("FILE"), "file to write the manifest to")
       ("schema", po::value<std::vector<std::string>>()->value_name("NAME"),
-       "schema to cover (repeatable); default public, audit, guard, registry_sync, supabase_migrations");
+       "schema to cover (repeatable); default public, audit, guard, registry_sync, registry_private, supabase_migrations");
   add_common_options(opts);
   add_connection_options(opts);
   auto vm = parse_command_line(args, opts, help);
