@@ -106,8 +106,15 @@ CREATE FUNCTION guard.rls_service_write_authenticated_read(target regclass, dry_
 DECLARE
   rel constant text := guard.rls_relation_name(target);
   marker constant text := quote_literal('registry_guard template service_write_authenticated_read');
+  update_cols text;
 BEGIN
   PERFORM guard.rls_require_roles(ARRAY['anon', 'authenticated', 'service_role']);
+  -- Column-level UPDATE of authenticated (rls_self_service's columns) survives the table-level
+  -- REVOKE below, which would otherwise clear it too.
+  SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum) INTO update_cols
+    FROM pg_attribute a CROSS JOIN LATERAL aclexplode(a.attacl) x
+   WHERE a.attrelid = target AND a.attnum > 0 AND NOT a.attisdropped
+     AND x.privilege_type = 'UPDATE' AND x.grantee = 'authenticated'::regrole;
   RETURN QUERY SELECT guard.rls_apply_statements(target, 'service_write_authenticated_read',
     ARRAY['guard_service_write', 'guard_authenticated_read'], ARRAY[
     format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', rel),
@@ -116,11 +123,15 @@ BEGIN
     format('CREATE POLICY guard_authenticated_read ON %s AS PERMISSIVE FOR SELECT TO authenticated USING (true)', rel),
     format('COMMENT ON POLICY guard_authenticated_read ON %s IS %s', rel, marker),
     format('GRANT SELECT, INSERT, UPDATE, DELETE ON %s TO service_role', rel),
+    format('REVOKE TRUNCATE, REFERENCES, TRIGGER ON %s FROM service_role', rel),
     format('GRANT SELECT ON %s TO authenticated', rel),
-    -- TRUNCATE is not subject to RLS; INSERT/DELETE are never allowed to API users here
-    -- (UPDATE is left to rls_self_service's column grants, RLS denies it otherwise).
-    format('REVOKE INSERT, DELETE, TRUNCATE, REFERENCES, TRIGGER ON %s FROM authenticated', rel),
-    format('REVOKE ALL ON %s FROM anon', rel)], dry_run);
+    -- Row-level security does not apply to TRUNCATE, and a table-level UPDATE or DELETE lets
+    -- LOCK TABLE take any mode (one API user stops every tenant): authenticated keeps SELECT
+    -- and at most column-level UPDATE (rls_self_service's columns).
+    format('REVOKE INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON %s FROM authenticated', rel),
+    format('REVOKE ALL ON %s FROM anon', rel)]
+    || CASE WHEN update_cols IS NULL THEN '{}'::text[]
+            ELSE ARRAY[format('GRANT UPDATE (%s) ON %s TO authenticated', update_cols, rel)] END, dry_run);
 END
 $fn$;
 COMMENT ON FUNCTION guard.rls_service_write_authenticated_read(regclass, boolean) IS
@@ -199,8 +210,9 @@ BEGIN
            rel, predicate, predicate),
     format('COMMENT ON POLICY guard_self_service_update ON %s IS %s', rel, marker),
     format('GRANT SELECT ON %s TO authenticated', rel),
-    -- Table-level REVOKE also clears earlier column grants, so re-applying narrows the list.
-    format('REVOKE UPDATE ON %s FROM authenticated', rel),
+    -- Table-level REVOKE also clears earlier column grants, so re-applying narrows the list; the
+    -- other table-level writes go too (no RLS for TRUNCATE; UPDATE or DELETE would allow LOCK).
+    format('REVOKE INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON %s FROM authenticated', rel),
     format('GRANT UPDATE (%s) ON %s TO authenticated', cols, rel)], dry_run);
 END
 $fn$;

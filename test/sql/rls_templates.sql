@@ -57,6 +57,19 @@ SELECT count(*) FROM guard.rls_self_service('rls_t.principals', 'auth_user_id',
 SELECT count(*) AS changed FROM ((TABLE rls_t_before EXCEPT TABLE rls_t_policies) UNION ALL
                                  (TABLE rls_t_policies EXCEPT TABLE rls_t_before)) d;
 
+-- The GRANT ALL above (Supabase's default privileges) is narrowed to what the policies use,
+-- whatever the order the templates ran in: no table-level write for authenticated (LOCK TABLE
+-- in a mode that stops other tenants needs one), no TRUNCATE for anyone; the self-service
+-- columns stay updatable.
+SELECT has_table_privilege('authenticated', 'rls_t.principals', 'UPDATE') AS authenticated_table_update,
+       has_table_privilege('authenticated', 'rls_t.principals', 'TRUNCATE') AS authenticated_truncate,
+       has_table_privilege('service_role', 'rls_t.principals', 'TRUNCATE') AS service_role_truncate,
+       has_column_privilege('authenticated', 'rls_t.principals', 'preferences', 'UPDATE') AS authenticated_updates_preferences;
+BEGIN;
+SET LOCAL ROLE authenticated;
+LOCK TABLE rls_t.principals IN SHARE MODE;
+ROLLBACK;
+
 -- A policy of the same name that the template did not make is not replaced.
 CREATE TABLE rls_t.other (id int PRIMARY KEY, client_id text);
 CREATE POLICY guard_tenant_isolation ON rls_t.other USING (true);
