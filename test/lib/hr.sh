@@ -73,3 +73,27 @@ for i in range(1, n + 1):
 print(json.dumps(out))
 PY
 }
+
+# Starts a hostile HTTP peer (test/hostile-peer/peer.py) -> sets <VAR>_URL, <VAR>_PID, <VAR>_LOG
+# (one JSON line per request received, with the Authorization header if any).
+#   hostile_start P; curl "$P_URL/wd/ok"; hostile_stop P
+hostile_start() {
+  local var=$1 portfile log
+  portfile=$(mktemp -u "${TMPDIR:-/tmp}/peer-port.XXXXXX")
+  log=$(mktemp "${TMPDIR:-/tmp}/peer-log.XXXXXX")
+  python3 "$HR_REPO/test/hostile-peer/peer.py" serve --port-file "$portfile" --log "$log" >"$log.out" 2>&1 &
+  local pid=$!
+  for _ in $(seq 1 100); do [ -s "$portfile" ] && break; sleep 0.1; done
+  [ -s "$portfile" ] || { echo "# hostile peer did not start:" >&2; cat "$log.out" >&2; return 1; }
+  printf -v "${var}_URL" 'http://127.0.0.1:%s' "$(cat "$portfile")"
+  printf -v "${var}_PID" '%s' "$pid"
+  printf -v "${var}_LOG" '%s' "$log"
+  rm -f "$portfile"
+}
+hostile_stop() {
+  local pid_var=${1}_PID log_var=${1}_LOG
+  [ -n "${!pid_var:-}" ] || return 0
+  kill "${!pid_var}" 2>/dev/null; wait "${!pid_var}" 2>/dev/null
+  rm -f "${!log_var}" "${!log_var}.out"
+  printf -v "$pid_var" '%s' ""
+}
