@@ -4,7 +4,7 @@
 set -euo pipefail
 pkgs=(make g++ clang-14 llvm-14 pkg-config cmake postgresql-15 postgresql-server-dev-15
       libpqxx-dev libyaml-dev libyaml-cpp-dev libspdlog-dev libboost-program-options-dev
-      nlohmann-json3-dev libcurl4-openssl-dev libgtest-dev libgmock-dev libssl-dev
+      nlohmann-json3-dev libcurl4-openssl-dev libcpp-httplib-dev libgtest-dev libgmock-dev libssl-dev
       curl ca-certificates python3 pgbackrest)
 missing=()
 for p in "${pkgs[@]}"; do

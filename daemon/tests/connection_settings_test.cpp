@@ -3,6 +3,8 @@
 
 #include <fstream>
 #include <map>
+#include <regex>
+#include <sstream>
 
 #include "cli/options.hpp"
 #include "common/config_file.hpp"
@@ -181,4 +183,36 @@ TEST(ConnectionFailure, RefusedConnectionSaysServerUnreachable) {
   std::string m = rgsync::explain_connection_failure(
       s, "could not connect to server: Connection refused\n\tIs the server running on host \"x\"");
   EXPECT_NE(m.find("not reachable"), std::string::npos) << m;
+}
+
+// The systemd unit tells operators where secrets go: every config key it names must be one
+// the config file really understands (a libpq keyword there).
+TEST(Packaging, UnitFileNamesOnlyConfigKeysThatExist) {
+  std::ifstream in(std::string(RGSYNC_SOURCE_DIR) + "/../packaging/registry-sync.service");
+  ASSERT_TRUE(in.good());
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string text = ss.str();
+  std::regex re("config's `?([a-z_]+)");
+  int named = 0;
+  for (std::sregex_iterator it(text.begin(), text.end(), re), end; it != end; ++it) {
+    std::string key = (*it)[1];
+    ++named;
+    auto file = rgsync::ConfigFile::parse(key + ": /etc/registry-sync/x\n", "registry-sync.yaml");
+    auto layer = rgsync::config_file_layer(file);
+    EXPECT_TRUE(layer.params.count(key)) << "packaging/registry-sync.service names the config key '" << key
+                                         << "', which the config file does not understand";
+  }
+  EXPECT_GT(named, 0);
+}
+
+TEST(SessionDefaults, KeepalivesAddedUnlessConfigured) {
+  rgsync::SessionTimeouts t;
+  rgsync::ConnectionSettings s;
+  auto k = rgsync::with_keepalives(s, t);
+  EXPECT_EQ(k.get("keepalives").value_or(""), "1");
+  EXPECT_EQ(k.get("keepalives_idle").value_or(""), "30");
+  EXPECT_EQ(k.get("keepalives_count").value_or(""), "3");
+  s.set("keepalives_idle", "5", "test");
+  EXPECT_EQ(rgsync::with_keepalives(s, t).get("keepalives_idle").value_or(""), "5");
 }

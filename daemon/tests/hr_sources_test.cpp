@@ -41,7 +41,7 @@ TEST(HrYaml, ScalarsFollowTheRegistryRulesAndTextKeysTakeThemAsWritten) {
 }
 
 TEST(HrMappingFile, ScimDefaultsMapTheEnterpriseExtension) {
-  auto m = parse_hr_mapping("source: {kind: scim, url: 'http://h/scim', token_env: T}\n", "m.yaml");
+  auto m = parse_hr_mapping("source: {kind: scim, url: 'https://h/scim', token_env: T}\n", "m.yaml");
   EXPECT_EQ(m.source.name, "scim");
   EXPECT_EQ(m.active_field, "active");
   EXPECT_EQ(m.fields[0].column, "employee_id");
@@ -170,4 +170,40 @@ TEST(HrMappingFile, ShippedExamplesInConfigAreValid) {
   std::string dir = std::string(__FILE__).substr(0, std::string(__FILE__).rfind("/daemon/")) + "/config/";
   for (const char *f : {"hr-scim.yaml", "hr-workday.yaml", "hr-successfactors.yaml", "hr-csv.yaml"})
     EXPECT_EQ(error_of([&] { load_hr_mapping(dir + f); }), "") << f;
+}
+
+TEST(HrHttp, OriginComparesSchemeHostAndPort) {
+  EXPECT_EQ(url_origin("https://HR.example.com/odata/v2/User?$skip=5"), "https://hr.example.com:443");
+  EXPECT_EQ(url_origin("https://hr.example.com:443/x"), url_origin("https://hr.example.com/y"));
+  EXPECT_NE(url_origin("http://hr.example.com/x"), url_origin("https://hr.example.com/x"));
+  EXPECT_NE(url_origin("https://hr.example.com/x"), url_origin("https://hr.example.com.evil.net/x"));
+  EXPECT_NE(url_origin("https://hr.example.com/x"), url_origin("https://hr.example.com@evil.net/x"));
+  EXPECT_EQ(url_origin("https://[::1]:8443/x"), "https://[::1]:8443");
+  EXPECT_EQ(url_origin("/relative/next"), "");
+}
+
+TEST(HrHttp, LoopbackHosts) {
+  EXPECT_TRUE(is_loopback_url("http://127.0.0.1:8080/scim"));
+  EXPECT_TRUE(is_loopback_url("http://localhost/scim"));
+  EXPECT_TRUE(is_loopback_url("http://[::1]:9/scim"));
+  EXPECT_FALSE(is_loopback_url("http://127.0.0.1.evil.net/scim"));
+  EXPECT_FALSE(is_loopback_url("http://10.0.0.1/scim"));
+  EXPECT_FALSE(is_loopback_url("http://hr.example.com/scim"));
+}
+
+TEST(HrHttp, RedactUrlHidesUserinfoAndSecretQueryParameters) {
+  std::string r = redact_url("https://u:pw@hr.example.com/report?format=json&access_token=abc123&sig=zz9&api_key=k7");
+  EXPECT_EQ(r.find("pw"), std::string::npos) << r;
+  EXPECT_EQ(r.find("abc123"), std::string::npos) << r;
+  EXPECT_EQ(r.find("zz9"), std::string::npos) << r;
+  EXPECT_EQ(r.find("k7"), std::string::npos) << r;
+  EXPECT_NE(r.find("format=json"), std::string::npos) << r;
+  EXPECT_NE(r.find("access_token=***"), std::string::npos) << r;
+}
+
+TEST(HrMappingFile, PlainHttpOnlyForLoopbackOrOptIn) {
+  EXPECT_THROW(parse_hr_mapping("source: {kind: scim, url: 'http://hr.example.com/scim'}\n", "m.yaml"), std::runtime_error);
+  EXPECT_NO_THROW(parse_hr_mapping("source: {kind: scim, url: 'http://127.0.0.1:9/scim'}\n", "m.yaml"));
+  EXPECT_NO_THROW(parse_hr_mapping("source: {kind: scim, url: 'http://hr.example.com/scim', allow_insecure_http: true}\n", "m.yaml"));
+  EXPECT_THROW(parse_hr_mapping("source: {kind: scim, url: 'ftp://hr.example.com/scim'}\n", "m.yaml"), std::runtime_error);
 }

@@ -109,7 +109,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return
         if p in ("/wd/bomb", "/wd/big"):
             mb = int(q.get("mb", "16"))
-            head = json.dumps({"Report_Entry": [wd_user(1)], "padding": ""})[:-2].encode() + b'"'
+            head = json.dumps({"Report_Entry": [wd_user(1)], "padding": ""})[:-2].encode()
             tail = b'"}'
             n = mb * 1024 * 1024
             if p == "/wd/big":

@@ -30,6 +30,7 @@ serve:
   listen: 127.0.0.1:$port
   migrations_dir: $PWD/migrations
   retry_max_seconds: 1
+  readiness_check_seconds: 1
 jobs:
   hr-corp:
     kind: hr

@@ -1,6 +1,8 @@
 // Shared options, --help rendering and settings resolution for subcommands (see cli.hpp).
 #include "cli/options.hpp"
 
+#include "db/connection.hpp"
+
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -131,6 +133,40 @@ ConnectionSettings resolve_connection_settings(const po::variables_map &vm, cons
   return resolve_connection(layers);
 }
 
+SessionTimeouts resolve_session_timeouts(const ConfigFile *config) {
+  SessionTimeouts t;
+  if (!config) return t;
+  const std::pair<const char *, double SessionTimeouts::*> keys[] = {
+      {"statement_timeout_seconds", &SessionTimeouts::statement_s},
+      {"lock_timeout_seconds", &SessionTimeouts::lock_s},
+      {"idle_in_transaction_timeout_seconds", &SessionTimeouts::idle_in_transaction_s},
+      {"advisory_lock_wait_seconds", &SessionTimeouts::advisory_lock_wait_s}};
+  for (const auto &[key, value] : config->values()) {
+    if (key.rfind("database.", 0) != 0) continue;
+    std::string k = key.substr(9);
+    bool known = false;
+    for (const auto &[name, field] : keys) {
+      if (k != name) continue;
+      known = true;
+      double d = -1;
+      try {
+        size_t used = 0;
+        d = std::stod(value, &used);
+        if (used != value.size()) d = -1;
+      } catch (...) {
+      }
+      if (d < 0 || d > 7 * 86400)
+        throw UsageError(config->where(key) + ": " + key + " must be a number of seconds between 0 (no limit) and 604800 (got '" + value + "')");
+      t.*field = d;
+    }
+    if (!known)
+      throw UsageError(config->where(key) + ": unknown key '" + key +
+                       "' (database knows statement_timeout_seconds, lock_timeout_seconds, idle_in_transaction_timeout_seconds, "
+                       "advisory_lock_wait_seconds)");
+  }
+  return t;
+}
+
 Settings resolve_settings(const po::variables_map &vm, std::function<const char *(const char *)> getenv_fn) {
   Settings s;
   s.vm = vm;
@@ -144,6 +180,7 @@ Settings resolve_settings(const po::variables_map &vm, std::function<const char 
   setup_logging(level);
 
   s.connection = resolve_connection_settings(vm, s.config ? &*s.config : nullptr, s.getenv_fn);
+  set_session_timeouts(resolve_session_timeouts(s.config ? &*s.config : nullptr));
   return s;
 }
 

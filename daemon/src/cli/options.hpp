@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "common/config_file.hpp"
+#include "db/connection.hpp"
 #include "common/connection_settings.hpp"
 
 namespace rgsync {
@@ -74,6 +75,10 @@ struct Settings {
   std::optional<std::string> value(const std::string &option, const char *env_var,
                                    const std::string &config_key) const;
 };
+
+// The config file's `database:` section (statement, lock, idle-in-transaction timeouts and
+// the advisory lock wait, in seconds); unknown keys there are errors naming file:line.
+SessionTimeouts resolve_session_timeouts(const ConfigFile *config);
 
 // Reads --config / REGISTRY_SYNC_CONFIG, merges the connection, sets up logging
 // (setup_logging with the resolved level). `getenv_fn` is injectable for tests.

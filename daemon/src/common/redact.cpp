@@ -23,7 +23,12 @@ const std::regex &uri_userinfo() {
   return re;
 }
 const std::regex &uri_query() {
-  static const std::regex re(R"(([?&]password=)[^&\s]*)", std::regex::icase);
+  // Query parameters that carry secrets in DSNs and in HTTP URLs (SuccessFactors, Workday and
+  // SCIM deployments put API keys and signed-URL signatures there).
+  static const std::regex re(
+      R"(([?&](?:password|passwd|pwd|token|access_token|refresh_token|id_token|api_key|apikey|api-key|key|secret|)"
+      R"(client_secret|sig|signature|x-amz-signature|code|auth|session|sessionid|jwt)=)[^&\s#"']*)",
+      std::regex::icase);
   return re;
 }
 const std::regex &keyword_value() {

@@ -15,7 +15,7 @@ namespace rgsync {
 inline constexpr const char *kRedacted = "***";
 
 // The DSN with its password replaced by ***; works on URIs (postgresql://u:p@h/db,
-// ?password=p) and key=value strings (password=p, password='p q').
+// ?password=p, and secret query parameters of any URL: ?access_token=, &sig=, ...) and key=value strings (password=p, password='p q').
 std::string redact_dsn(std::string_view dsn);
 
 // Remembers a secret so that redact() removes it from any text. Thread-safe; empty is ignored.

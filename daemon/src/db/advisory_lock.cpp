@@ -4,7 +4,11 @@
 #include <pqxx/nontransaction>
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <cstring>
+#include <thread>
+
+#include "db/connection.hpp"
 
 #include "common/sha256.hpp"
 
@@ -26,8 +30,13 @@ SessionAdvisoryLock::SessionAdvisoryLock(pqxx::connection_base &conn, const std:
   }
   if (held_ || mode == Mode::kTry) return;
   spdlog::info("waiting for another session holding the '{}' lock", name_);
-  pqxx::nontransaction tx(conn_);
-  tx.exec("SELECT pg_advisory_lock(" + std::to_string(key_) + ")");
+  wait_for_advisory_lock(conn_, name_, [&] {
+    pqxx::nontransaction tx(conn_);
+    return tx.exec1("SELECT pg_try_advisory_lock(" + std::to_string(key_) + ")")[0].as<bool>();
+  }, [&] {
+    pqxx::nontransaction tx(conn_);
+    return advisory_lock_holder(tx, name_);
+  });
   held_ = true;
 }
 
@@ -48,8 +57,52 @@ void SessionAdvisoryLock::release() {
   tx.exec("SELECT pg_advisory_unlock(" + std::to_string(key_) + ")");
 }
 
+std::string advisory_lock_holder(pqxx::transaction_base &tx, const std::string &name) {
+  const int64_t key = advisory_lock_key(name);
+  const uint64_t u = static_cast<uint64_t>(key);
+  // A bigint advisory key shows in pg_locks as classid (high 32 bits), objid (low), objsubid 1.
+  auto r = tx.exec_params(
+      "SELECT a.pid, coalesce(a.application_name, ''), coalesce(a.usename::text, ''), coalesce(host(a.client_addr), 'local'), "
+      "       to_char(a.backend_start AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
+      "       coalesce(to_char(a.xact_start AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), ''), "
+      "       coalesce(a.state, ''), floor(extract(epoch FROM now() - coalesce(a.xact_start, a.backend_start)))::bigint "
+      "FROM pg_catalog.pg_locks l JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid "
+      "WHERE l.locktype = 'advisory' AND l.granted AND l.database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database()) "
+      "  AND l.classid = $1::bigint::oid AND l.objid = $2::bigint::oid AND l.objsubid = 1 AND l.pid <> pg_backend_pid() LIMIT 1",
+      static_cast<long long>(u >> 32), static_cast<long long>(u & 0xffffffffu));
+  if (r.empty()) return "no session holds it now";
+  const auto &row = r[0];
+  std::string s = "pid " + std::string(row[0].c_str()) + ", application_name '" + row[1].c_str() + "', user " + row[2].c_str() +
+                  " from " + row[3].c_str() + ", connected since " + row[4].c_str();
+  if (row[5].c_str()[0]) s += ", in a transaction since " + std::string(row[5].c_str());
+  s += " (" + std::string(row[6].c_str()) + ", " + row[7].c_str() + "s)";
+  return s;
+}
+
+void wait_for_advisory_lock(pqxx::connection_base &, const std::string &name, const std::function<bool()> &try_lock,
+                            const std::function<std::string()> &holder) {
+  const double wait_s = session_timeouts().advisory_lock_wait_s;
+  const auto start = std::chrono::steady_clock::now();
+  bool logged = false;
+  while (!try_lock()) {
+    double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (wait_s > 0 && waited >= wait_s) {
+      throw AdvisoryLockTimeout("another session holds the '" + name + "' lock: " + holder() + "; waited " +
+                                std::to_string(static_cast<long>(wait_s)) +
+                                "s (database.advisory_lock_wait_seconds); run again when it has finished, or end that session");
+    }
+    if (!logged) {
+      spdlog::info("waiting for the '{}' lock, held by {}", name, holder());
+      logged = true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(waited < 2 ? 50 : 250));
+  }
+}
+
 void advisory_xact_lock(pqxx::transaction_base &tx, const std::string &name) {
-  tx.exec("SELECT pg_advisory_xact_lock(" + std::to_string(advisory_lock_key(name)) + ")");
+  const std::string key = std::to_string(advisory_lock_key(name));
+  wait_for_advisory_lock(tx.conn(), name, [&] { return tx.exec1("SELECT pg_try_advisory_xact_lock(" + key + ")")[0].as<bool>(); },
+                         [&] { return advisory_lock_holder(tx, name); });
 }
 
 bool try_advisory_xact_lock(pqxx::transaction_base &tx, const std::string &name) {

@@ -13,6 +13,8 @@
 #include <pqxx/connection_base>
 #include <pqxx/transaction_base>
 #include <cstdint>
+#include <functional>
+#include <stdexcept>
 #include <string>
 
 namespace rgsync {
@@ -22,7 +24,8 @@ int64_t advisory_lock_key(const std::string &name);
 class SessionAdvisoryLock {
  public:
   enum class Mode { kWait, kTry };
-  // kWait: blocks until held (logs at info level when another session holds it).
+  // kWait: blocks until held (logs at info level when another session holds it), at most
+// database.advisory_lock_wait_seconds, then throws AdvisoryLockTimeout.
   // kTry: returns at once; held() says whether it was obtained.
   // Needs no open transaction on `conn` (it runs its own statements).
   SessionAdvisoryLock(pqxx::connection_base &conn, const std::string &name, Mode mode = Mode::kWait);
@@ -41,7 +44,25 @@ class SessionAdvisoryLock {
   bool held_ = false;
 };
 
-// pg_advisory_xact_lock: waits; released when `tx` ends.
+// Who holds the advisory lock `name`: "pid N, application_name '...', user ..., connected
+// since ..., in a transaction since ..." from pg_locks and pg_stat_activity, or "no session"
+// when it is free (or not visible to this role).
+std::string advisory_lock_holder(pqxx::transaction_base &tx, const std::string &name);
+
+// Thrown when registry-sync's own run lock stays taken longer than
+// database.advisory_lock_wait_seconds; the message names the holding session.
+class AdvisoryLockTimeout : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Polls try_lock until it succeeds or database.advisory_lock_wait_seconds pass (then throws
+// AdvisoryLockTimeout naming holder()). Polling, not pg_advisory_lock + lock_timeout, so the
+// transaction stays usable for asking who holds the lock.
+void wait_for_advisory_lock(pqxx::connection_base &conn, const std::string &name, const std::function<bool()> &try_lock,
+                            const std::function<std::string()> &holder);
+
+// pg_advisory_xact_lock semantics: waits (see wait_for_advisory_lock); released when `tx` ends.
 void advisory_xact_lock(pqxx::transaction_base &tx, const std::string &name);
 // pg_try_advisory_xact_lock: true when obtained.
 bool try_advisory_xact_lock(pqxx::transaction_base &tx, const std::string &name);

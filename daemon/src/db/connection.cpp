@@ -2,6 +2,7 @@
 #include "db/connection.hpp"
 
 #include <pqxx/except>
+#include <pqxx/nontransaction>
 #include <spdlog/spdlog.h>
 
 #include "common/errors.hpp"
@@ -55,12 +56,36 @@ std::string explain_connection_failure(const ConnectionSettings &settings, const
   return redact("database " + target + ": " + what + ": " + msg + "; " + todo);
 }
 
-std::unique_ptr<pqxx::connection> connect(const ConnectionSettings &settings, const std::string &application_name) {
+namespace {
+SessionTimeouts g_timeouts;
+std::string ms(double seconds) { return std::to_string(static_cast<long long>(seconds * 1000)); }
+}  // namespace
+
+void set_session_timeouts(const SessionTimeouts &t) { g_timeouts = t; }
+const SessionTimeouts &session_timeouts() { return g_timeouts; }
+
+ConnectionSettings with_keepalives(const ConnectionSettings &settings, const SessionTimeouts &t) {
   ConnectionSettings s = settings;
+  const char *origin = "registry-sync default";
+  if (!s.get("keepalives")) s.set("keepalives", "1", origin);
+  if (!s.get("keepalives_idle")) s.set("keepalives_idle", std::to_string(t.keepalives_idle_s), origin);
+  if (!s.get("keepalives_interval")) s.set("keepalives_interval", std::to_string(t.keepalives_interval_s), origin);
+  if (!s.get("keepalives_count")) s.set("keepalives_count", std::to_string(t.keepalives_count), origin);
+  return s;
+}
+
+std::unique_ptr<pqxx::connection> connect(const ConnectionSettings &settings, const std::string &application_name) {
+  ConnectionSettings s = with_keepalives(settings, g_timeouts);
   if (!s.get("application_name")) s.set("application_name", application_name, "registry-sync");
   spdlog::debug("connecting to {}", s.describe());
   try {
-    return std::make_unique<pqxx::connection>(s.conninfo());
+    auto conn = std::make_unique<pqxx::connection>(s.conninfo());
+    pqxx::nontransaction tx(*conn);
+    tx.exec_params("SELECT set_config('statement_timeout', $1, false), set_config('lock_timeout', $2, false), "
+                   "set_config('idle_in_transaction_session_timeout', $3, false)",
+                   ms(g_timeouts.statement_s), ms(g_timeouts.lock_s), ms(g_timeouts.idle_in_transaction_s));
+    tx.commit();
+    return conn;
   } catch (const pqxx::broken_connection &e) {
     throw DatabaseError(explain_connection_failure(s, e.what()));
   } catch (const pqxx::failure &e) {

@@ -49,6 +49,11 @@ double number(const YamlDoc &doc, const std::string &ptr, const nlohmann::json &
   fail(doc, ptr, "expected a number");
 }
 
+bool boolean(const YamlDoc &doc, const std::string &ptr, const nlohmann::json &v) {
+  if (v.is_boolean()) return v.get<bool>();
+  fail(doc, ptr, "expected true or false");
+}
+
 std::set<std::string> lower_list(const YamlDoc &doc, const std::string &ptr, const nlohmann::json &v) {
   std::set<std::string> out;
   if (v.is_null()) return out;
@@ -105,7 +110,8 @@ HrMapping parse_hr_mapping(const std::string &yaml_text, const std::string &name
   const auto &s = root["source"];
   only_keys(doc, "/source", s, {"name", "kind", "url", "file", "token_env", "token_file", "page_size",
                                 "timeout_seconds", "connect_timeout_seconds", "max_attempts", "backoff_seconds",
-                                "max_backoff_seconds", "max_retry_after_seconds", "csv_delimiter", "max_file_bytes"});
+                                "max_backoff_seconds", "max_retry_after_seconds", "csv_delimiter", "max_file_bytes", "max_pages",
+                                "max_response_mb", "run_timeout_seconds", "allow_insecure_http"});
   if (!s.contains("kind")) fail(doc, "/source", "missing 'kind' (scim, workday, successfactors or csv)");
   std::string kind = text(doc, "/source/kind", s["kind"]);
   if (kind == "scim") m.source.kind = SourceKind::Scim;
@@ -144,6 +150,19 @@ HrMapping parse_hr_mapping(const std::string &yaml_text, const std::string &name
   m.source.retry.max_delay_s = num("max_backoff_seconds", 0, 3600, 30);
   m.source.retry.max_retry_after_s = num("max_retry_after_seconds", 0, 86400, 300);
   m.source.max_file_bytes = static_cast<uint64_t>(num("max_file_bytes", 1, 1e12, 268435456));
+  m.source.max_pages = static_cast<long>(num("max_pages", 1, 10000000, 10000));
+  m.source.retry.max_body_bytes = static_cast<size_t>(num("max_response_mb", 1, 65536, 256) * 1024 * 1024);
+  m.source.retry.run_timeout_s = num("run_timeout_seconds", 1, 7 * 86400, 3600);
+  if (s.contains("allow_insecure_http")) m.source.allow_insecure_http = boolean(doc, "/source/allow_insecure_http", s["allow_insecure_http"]);
+  if (!m.source.url.empty()) {
+    std::string scheme = m.source.url.substr(0, m.source.url.find("://"));
+    std::transform(scheme.begin(), scheme.end(), scheme.begin(), [](unsigned char c) { return std::tolower(c); });
+    if (url_origin(m.source.url).empty() || (scheme != "https" && scheme != "http"))
+      fail(doc, "/source/url", "'" + redact_url(m.source.url) + "' is not an http(s) URL");
+    if (scheme == "http" && !is_loopback_url(m.source.url) && !m.source.allow_insecure_http)
+      fail(doc, "/source/url", "plain http would send the bearer token and HR data unencrypted: use an https URL "
+                               "(http is accepted only for loopback hosts, or with allow_insecure_http: true)");
+  }
   if (s.contains("csv_delimiter")) {
     std::string d = text(doc, "/source/csv_delimiter", s["csv_delimiter"]);
     if (d.size() != 1 || d == "\"" || d == "\n") fail(doc, "/source/csv_delimiter", "csv_delimiter must be one character");

@@ -33,6 +33,8 @@ struct SourceConfig {
   std::string file;  // workday / successfactors JSON file, or CSV file
   std::string token_env, token_file;
   int page_size = 100;
+  long max_pages = 10000;           // a source paging past this fails (endless paging)
+  bool allow_insecure_http = false;  // plain http to a non-loopback host
   char csv_delimiter = ',';
   uint64_t max_file_bytes = 256ull << 20;  // `file` sources: larger files are refused
   RetryPolicy retry;

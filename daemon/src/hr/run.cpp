@@ -36,6 +36,7 @@ std::string summary(const HrMapping &m, const RunResult &r) {
     case RunStatus::Succeeded: s << r.rows_written << " rows written"; break;
     case RunStatus::DryRun: s << "dry run, nothing written"; break;
     case RunStatus::Refused: s << "refused, nothing written"; break;
+    case RunStatus::RefusedUnchanged: s << "refused again (same HR data), nothing written"; break;
   }
   if (r.sync_run_id) s << " (sync run " << r.sync_run_id << ")";
   return s.str();
@@ -72,6 +73,17 @@ RunResult run_hr_sync(pqxx::connection &conn, const HrMapping &m, const RunOptio
     res.retries = fetched.retries;
     spdlog::debug("hr {}: fetched {} users in {:.3f}s", m.source.name, res.hr_users, std::chrono::duration<double>(t1 - t0).count());
 
+    {
+      std::string all;
+      for (const auto &u : fetched.users) {
+        all += u.active ? "1" : "0";
+        for (const auto &[k, v] : u.columns) {
+          all += '\x1f' + k + '=' + (v ? *v : std::string("\x00null", 5));
+        }
+        all += '\x1e';
+      }
+      res.data_hash = sha256_hex(all);
+    }
     nlohmann::json hashes = nlohmann::json::object();
     if (!m.source.file.empty()) hashes[m.source.file] = sha256_file_hex(m.source.file);
 
@@ -94,6 +106,13 @@ RunResult run_hr_sync(pqxx::connection &conn, const HrMapping &m, const RunOptio
       spdlog::warn("hr {}: conflict {}: {} (not applied)", m.source.name, c.profile_id.empty() ? "-" : c.profile_id, c.reason);
 
     if (res.plan.threshold_exceeded && !opt.allow_mass_deactivation && !opt.dry_run) {
+      if (!opt.refused_data_hash.empty() && opt.refused_data_hash == res.data_hash) {
+        tx.abort();  // nothing new to record: the same data was refused before
+        res.status = RunStatus::RefusedUnchanged;
+        res.sync_run_id = 0;
+        res.message = summary(m, res);
+        return res;
+      }
       res.status = RunStatus::Refused;
       counts["rows_written"] = 0;
       std::string why = "would deactivate " + std::to_string(res.plan.deactivations) + " of " +
@@ -128,7 +147,7 @@ RunResult run_hr_sync(pqxx::connection &conn, const HrMapping &m, const RunOptio
   } catch (const std::exception &e) {
     std::string err = redact(e.what());
     try {
-      if (conn.is_open()) record_failed_run(conn, opt.tenant, actor, opt.dry_run, err);
+      if (opt.record_failure && conn.is_open()) record_failed_run(conn, opt.tenant, actor, opt.dry_run, err);
     } catch (const std::exception &inner) {
       spdlog::debug("hr {}: could not record the failed run: {}", m.source.name, redact(inner.what()));
     }

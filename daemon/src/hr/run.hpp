@@ -22,9 +22,13 @@ struct RunOptions {
   bool force_full = false;
   bool allow_mass_deactivation = false;
   const std::atomic<bool> *stop = nullptr;
+  // serve: the data hash of a run refused before. A refusal of the same HR data again is
+  // not recorded (no sync_runs row): status RefusedUnchanged.
+  std::string refused_data_hash;
+  bool record_failure = true;  // false: a failed run writes no sync_runs row (serve re-checking a blocked job)
 };
 
-enum class RunStatus { Succeeded, DryRun, Refused };
+enum class RunStatus { Succeeded, DryRun, Refused, RefusedUnchanged };
 
 struct RunResult {
   RunStatus status = RunStatus::Succeeded;
@@ -34,6 +38,7 @@ struct RunResult {
   long rows_written = 0;
   Plan plan;
   std::string message;  // one-line summary
+  std::string data_hash;  // SHA-256 over the fetched users (what HR said), for "input changed?"
 };
 
 // The audit actor for a source: "registry-sync hr:<name>".

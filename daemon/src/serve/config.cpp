@@ -41,7 +41,8 @@ ServeConfig load_serve_config(const ConfigFile &f) {
       if (k == "listen") c.listen = value;
       else if (k == "migrations_dir") c.migrations_dir = value;
       else if (k == "retry_max_seconds") c.retry_max_s = positive(f, key);
-      else throw UsageError(f.where(key) + ": unknown key '" + key + "' (serve knows listen, migrations_dir, retry_max_seconds)");
+      else if (k == "readiness_check_seconds") c.readiness_check_s = positive(f, key);
+      else throw UsageError(f.where(key) + ": unknown key '" + key + "' (serve knows listen, migrations_dir, retry_max_seconds, readiness_check_seconds)");
     } else if (key.rfind("jobs.", 0) == 0) {
       std::string rest = key.substr(5);
       auto dot = rest.rfind('.');

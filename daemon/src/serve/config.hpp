@@ -5,7 +5,8 @@
 //   serve:
 //     listen: 127.0.0.1:9187          # /healthz /readyz /metrics
 //     migrations_dir: /usr/share/registry-sync/migrations   # /readyz checks none is pending
-//     retry_max_seconds: 60           # backoff cap when a run fails (the run is retried)
+//     retry_max_seconds: 60           # backoff cap when a run fails transiently (the run is retried)
+//     readiness_check_seconds: 5      # how often the database and migrations are checked for /readyz
 //   jobs:
 //     hr-workday:
 //       kind: hr
@@ -43,6 +44,7 @@ struct ServeConfig {
   std::string listen = "127.0.0.1:9187";
   std::string migrations_dir = "migrations";
   double retry_max_s = 60;
+  double readiness_check_s = 5;  // how often /readyz's state is refreshed
   std::vector<JobConfig> jobs;
 };
 

@@ -1,12 +1,18 @@
-// The small HTTP/1.1 listener of `registry-sync serve` for /healthz, /readyz and /metrics:
-// GET only, one request per connection, a read timeout, no keep-alive. Enough for probes
-// and a Prometheus scraper; not a general web server.
+// The HTTP side of `registry-sync serve` (/healthz, /readyz, /metrics) on cpp-httplib: a pool
+// of worker threads (a slow or stuck client holds one worker, not the listener), read and
+// write timeouts on every socket, a small payload limit (requests carry no body), keep-alive
+// bounded. Handlers answer from memory (metrics, state the scheduler keeps), never from the
+// database, so probes stay fast whatever the database does.
 #pragma once
 
-#include <atomic>
 #include <functional>
+#include <memory>
 #include <string>
 #include <thread>
+
+namespace httplib {
+class Server;
+}
 
 namespace rgsync::serve {
 
@@ -18,22 +24,30 @@ struct HttpReply {
 
 using HttpHandler = std::function<HttpReply(const std::string &method, const std::string &path)>;
 
+struct HttpLimits {
+  int workers = 8;                 // concurrent connections served
+  double read_timeout_s = 5;       // per read of a request
+  double write_timeout_s = 5;      // per write of a reply
+  size_t max_payload_bytes = 4096; // request bodies above this get 413
+  int keep_alive_max = 20;         // requests per connection
+  double keep_alive_timeout_s = 5;
+};
+
 class HttpServer {
  public:
   // Binds host:port (port 0 = any free port); throws with the reason when it cannot.
-  HttpServer(const std::string &host, int port, HttpHandler handler);
+  HttpServer(const std::string &host, int port, HttpHandler handler, HttpLimits limits = {});
   ~HttpServer();
+  HttpServer(const HttpServer &) = delete;
+  HttpServer &operator=(const HttpServer &) = delete;
   int port() const { return port_; }
-  void start();  // serves on a background thread until stop()
+  void start();  // serves on background threads until stop()
   void stop();
 
  private:
-  void loop();
-  void handle(int fd);
-  int fd_ = -1;
+  std::unique_ptr<httplib::Server> server_;
   int port_ = 0;
   HttpHandler handler_;
-  std::atomic<bool> stop_{false};
   std::thread thread_;
 };
 

@@ -34,9 +34,20 @@ void Metrics::success(const std::string &job, double started, double duration, l
   j.last_error.clear();
 }
 
-void Metrics::failure(const std::string &job, double started, double duration, const std::string &error) {
+void Metrics::set_blocked(const std::string &job, bool blocked) {
+  std::lock_guard<std::mutex> l(mu_);
+  jobs_[job].blocked = blocked;
+}
+
+void Metrics::set_active(const std::string &job, bool active) {
+  std::lock_guard<std::mutex> l(mu_);
+  jobs_[job].active = active;
+}
+
+void Metrics::failure(const std::string &job, double started, double duration, const std::string &error, bool permanent) {
   std::lock_guard<std::mutex> l(mu_);
   auto &j = jobs_[job];
+  if (permanent) ++j.permanent_failures_total;
   j.last_run_ts = started;
   j.last_duration_s = duration;
   ++j.runs_failed;
@@ -69,6 +80,10 @@ std::string Metrics::render() const {
       {"registry_sync_job_runs_total", "counter", "Job runs since start, by outcome."},
       {"registry_sync_job_errors_total", "counter", "Failed job runs (and retries) since start."},
       {"registry_sync_job_up", "gauge", "1 when the job's last run succeeded."},
+      {"registry_sync_job_blocked", "gauge",
+       "1 when the job's last run failed permanently (refusal, validation, authentication): not retried until its input changes or SIGHUP."},
+      {"registry_sync_job_permanent_failures_total", "counter", "Runs that failed permanently since start."},
+      {"registry_sync_job_active", "gauge", "1 when this instance runs the job; 0 when another serve instance holds it."},
   };
   for (const auto &f : families) {
     o << "# HELP " << f.name << " " << f.help << "\n# TYPE " << f.name << " " << f.type << "\n";
@@ -86,6 +101,9 @@ std::string Metrics::render() const {
                : n == "registry_sync_job_last_rows_changed"              ? static_cast<double>(s.last_rows_changed)
                : n == "registry_sync_job_rows_changed_total"             ? static_cast<double>(s.rows_changed_total)
                : n == "registry_sync_job_errors_total"                   ? static_cast<double>(s.errors_total)
+               : n == "registry_sync_job_blocked"                        ? (s.blocked ? 1.0 : 0.0)
+               : n == "registry_sync_job_permanent_failures_total"       ? static_cast<double>(s.permanent_failures_total)
+               : n == "registry_sync_job_active"                         ? (s.active ? 1.0 : 0.0)
                                                                          : (s.last_ok ? 1.0 : 0.0);
       o << n << "{" << lbl << "} " << num(v) << "\n";
     }

@@ -18,6 +18,9 @@ struct JobStats {
   long runs_ok = 0, runs_failed = 0;
   long errors_total = 0;
   bool last_ok = false;
+  bool blocked = false;         // a permanent failure: not retried until its input changes
+  long permanent_failures_total = 0;
+  bool active = true;           // this instance runs the job (holds its lock); false: another does
   std::string last_error;       // redacted, for logs and /readyz detail
 };
 
@@ -25,7 +28,9 @@ class Metrics {
  public:
   void declare(const std::string &job, const std::string &kind);
   void success(const std::string &job, double started_ts, double duration_s, long rows_changed);
-  void failure(const std::string &job, double started_ts, double duration_s, const std::string &error);
+  void failure(const std::string &job, double started_ts, double duration_s, const std::string &error, bool permanent = false);
+  void set_blocked(const std::string &job, bool blocked);
+  void set_active(const std::string &job, bool active);
   JobStats get(const std::string &job) const;
   std::string render() const;
 

@@ -221,6 +221,14 @@ struct Fetcher {
 
   std::string src() const { return "HR source '" + m.source.name + "'"; }
 
+  // Called before each page: a source that pages without end stops with a clear error.
+  void next_page_allowed() {
+    if (opt.stop && opt.stop->load()) throw std::runtime_error(src() + ": stopped");
+    if (res.pages >= m.source.max_pages)
+      throw std::runtime_error(src() + ": more than " + std::to_string(m.source.max_pages) +
+                               " pages (max_pages); stopping: the source pages without end, or raise max_pages in the mapping");
+  }
+
   void add(const nlohmann::json &rec, const std::string &key) {
     HrUser u = map_record(m, rec, key);
     if (!u.last_modified.empty() && u.last_modified > res.max_last_modified) res.max_last_modified = u.last_modified;
@@ -240,7 +248,7 @@ struct Fetcher {
     std::unordered_set<std::string> seen;
     long start = 1, total = -1;
     while (true) {
-      if (opt.stop && opt.stop->load()) throw std::runtime_error(src() + ": stopped");
+      next_page_allowed();
       std::string url = base + "/Users?startIndex=" + std::to_string(start) + "&count=" + std::to_string(m.source.page_size) + filter;
       HttpResponse r = client().get(url);
       std::string where = src() + ": GET " + redact_url(base) + "/Users page at startIndex=" + std::to_string(start);
@@ -297,7 +305,7 @@ struct Fetcher {
           extra[id] = *mgr.columns["employee_id"];
         } catch (const HttpError &e) {
           // An unknown manager id keeps its raw value (as in a full fetch); other failures stop the run.
-          if (std::string(e.what()).find("HTTP 404") == std::string::npos) throw;
+          if (e.status != 404) throw;
         }
       }
     }
@@ -332,18 +340,33 @@ struct Fetcher {
   void successfactors() {
     bool is_file = !m.source.file.empty();
     std::string loc = is_file ? m.source.file : m.source.url;
+    const std::string origin = is_file ? "" : url_origin(loc);
     std::set<std::string> fetched;
+    std::unordered_set<std::string> employees;
     long n = 0;
     while (true) {
+      next_page_allowed();
       fetched.insert(loc);
       nlohmann::json doc = load(loc, is_file);
       if (!doc.is_object() || !doc.contains("d") || !doc["d"].is_object() || !doc["d"].contains("results") || !doc["d"]["results"].is_array())
         throw std::runtime_error(src() + ": " + redact_url(loc) + ": not a SuccessFactors OData v2 response (expected {\"d\": {\"results\": [...]}})");
       const auto &d = doc["d"];
-      for (const auto &row : d["results"]) add(row, "d.results[" + std::to_string(n++) + "]");
+      size_t fresh = 0;
+      for (const auto &row : d["results"]) {
+        add(row, "d.results[" + std::to_string(n++) + "]");
+        if (employees.insert(*res.users.back().columns["employee_id"]).second) ++fresh;
+      }
       if (is_file || !d.contains("__next") || d["__next"].is_null()) break;
       if (!d["__next"].is_string()) throw std::runtime_error(src() + ": '__next' is " + std::string(type_name(d["__next"])) + ", expected a URL");
+      if (fresh == 0)
+        throw std::runtime_error(src() + ": page " + std::to_string(res.pages) + " (" + redact_url(loc) +
+                                 ") holds only users already received; paging does not advance, stopping instead of looping");
       std::string next = d["__next"].get<std::string>();
+      // The bearer token goes only to the configured origin: a next-link elsewhere (another
+      // host, port or scheme, e.g. a downgrade to http) is refused, not followed.
+      if (url_origin(next) != origin)
+        throw std::runtime_error(src() + ": __next points at another origin (" + (url_origin(next).empty() ? "not an absolute URL" : url_origin(next)) +
+                                 ") than the configured url (" + origin + "); not followed, so the token is not sent there; nothing written");
       if (fetched.count(next)) throw std::runtime_error(src() + ": __next points at a page already fetched; paging does not advance, stopping instead of looping");
       loc = next;
     }
@@ -374,7 +397,10 @@ FetchResult fetch_hr_users(const HrMapping &m, const FetchOptions &opt) {
       case SourceKind::Csv: f.csv(); break;
     }
   } catch (const HttpError &e) {
-    throw HttpError(f.src() + ": " + e.what() + "; nothing written");
+    throw HttpError(f.src() + ": " + e.what() + "; nothing written", e.transient, e.retry_after_s, e.status);
+  } catch (const std::runtime_error &e) {
+    if (opt.stop && opt.stop->load()) throw;
+    throw SourceDataError(e.what());
   }
   f.finish_http();
   return std::move(f.res);

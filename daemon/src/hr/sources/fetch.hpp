@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <functional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,14 @@ struct FetchResult {
   bool complete = true;          // every HR user (a full fetch), so absent users are gone
   std::string max_last_modified; // new watermark candidate ("" when the source has none)
   long requests = 0, retries = 0, pages = 0;
+};
+
+// The HR payload cannot be used (not JSON, wrong shape, paging that does not advance, a
+// next-link to another origin, a record without employee id, ...): retrying the same data
+// does not help. Transport and HTTP failures are HttpError (see http.hpp).
+class SourceDataError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
 };
 
 FetchResult fetch_hr_users(const HrMapping &m, const FetchOptions &opt);
