@@ -7,8 +7,8 @@ slow or greedy client of `registry-sync serve`:
   peer.py serve --port-file FILE --log FILE     HTTP server; every request is appended to the
                                                 log as one JSON line {path, auth} (auth: whether
                                                 an Authorization header arrived, and its value)
-  peer.py drip HOST PORT SECONDS                client: sends a request head one byte every
-                                                90 ms for SECONDS, never finishing it
+  peer.py drip HOST PORT SECONDS [INTERVAL]     client: sends a request head one byte every
+                                                INTERVAL seconds (0.09) for SECONDS, never finishing it
   peer.py hold HOST PORT SECONDS                client: sends a request, never reads the answer
 
 Routes of `serve` (GET; query parameters select the misbehaviour):
@@ -23,7 +23,13 @@ Routes of `serve` (GET; query parameters select the misbehaviour):
   /wd/status?code=N          HTTP N with an error body holding private HR data
   /wd/echo                   200 with a body that is not JSON and echoes the Authorization header
   /wd/ok                     a valid Workday report with one user (E1)
+  /scim/Users                a SCIM 2.0 ListResponse over the users POSTed to /admin/scim (startIndex,
+                             count, filter meta.lastModified gt|ge "TIME" compared as instants);
+                             /scim/Users/ID one user
+  POST /admin/scim           {"users": [...], "delete_after_page": {"page": N, "id": ID}}: replaces the
+                             users; after serving list page N (counted from this POST) user ID is deleted
 """
+import datetime
 import gzip
 import http.server
 import json
@@ -48,10 +54,60 @@ def wd_user(n):
             "Worker_Status": "Active"}
 
 
+def instant(text):
+    return datetime.datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+
+
+class Scim:
+    users = []
+    delete_after_page = None
+    pages = 0
+
+
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     log_file = None
     lock = threading.Lock()
+
+    def do_POST(self):
+        self.record()
+        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))) or b"{}")
+        if self.path == "/admin/scim":
+            with self.lock:
+                Scim.users = body.get("users", [])
+                Scim.delete_after_page = body.get("delete_after_page")
+                Scim.pages = 0
+            return self.send(200, {"count": len(Scim.users)})
+        return self.send(404, {"error": "no such route"})
+
+    def scim(self, p, q):
+        if p.startswith("/scim/Users/"):
+            uid = urllib.parse.unquote(p[len("/scim/Users/"):])
+            for u in Scim.users:
+                if u["id"] == uid:
+                    return self.send(200, u, ctype="application/scim+json")
+            return self.send(404, {"detail": "not found"}, ctype="application/scim+json")
+        with self.lock:
+            users = list(Scim.users)
+            f = q.get("filter", "")
+            if f:
+                import re
+                m = re.fullmatch(r'meta\.lastModified (gt|ge) "([^"]+)"', f)
+                if not m:
+                    return self.send(400, {"detail": "unsupported filter"}, ctype="application/scim+json")
+                t = instant(m.group(2))
+                users = [u for u in users if (instant(u["meta"]["lastModified"]) > t if m.group(1) == "gt"
+                                              else instant(u["meta"]["lastModified"]) >= t)]
+            start, count = int(q.get("startIndex", "1")), int(q.get("count", "100"))
+            page = users[start - 1:start - 1 + count]
+            Scim.pages += 1
+            d = Scim.delete_after_page
+            if d and d.get("page") == Scim.pages:
+                Scim.users = [u for u in Scim.users if u["id"] != d["id"]]
+                Scim.delete_after_page = None
+        return self.send(200, {"schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"], "totalResults": len(users),
+                               "startIndex": start, "itemsPerPage": len(page), "Resources": page},
+                         ctype="application/scim+json")
 
     def log_message(self, fmt, *args):  # quiet
         pass
@@ -86,6 +142,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         url = urllib.parse.urlsplit(self.path)
         q = {k: v[-1] for k, v in urllib.parse.parse_qs(url.query).items()}
         p = url.path
+        if p.startswith("/scim/Users"):
+            return self.scim(p, q)
         if p == "/sf/page":
             d = {"results": [sf_user(1)]}
             if "next" in q:
@@ -143,8 +201,8 @@ def serve(argv):
     srv.serve_forever()
 
 
-def drip(host, port, seconds):
-    """Holds a connection by sending a never-ending request head, one byte every 90 ms."""
+def drip(host, port, seconds, interval="0.09"):
+    """Holds a connection by sending a never-ending request head, one byte every interval."""
     s = socket.create_connection((host, int(port)))
     head = b"GET /healthz HTTP/1.1\r\nX-Drip: " + b"a" * 100000
     end = time.time() + float(seconds)
@@ -153,7 +211,7 @@ def drip(host, port, seconds):
         while time.time() < end:
             s.send(head[i:i + 1])
             i += 1
-            time.sleep(0.09)
+            time.sleep(float(interval))
     except OSError:
         print("closed by server", flush=True)
         return
@@ -176,7 +234,7 @@ if __name__ == "__main__":
     if cmd == "serve":
         serve(sys.argv[2:])
     elif cmd == "drip":
-        drip(*sys.argv[2:5])
+        drip(*sys.argv[2:6])
     elif cmd == "hold":
         hold(*sys.argv[2:5])
     else:

@@ -29,7 +29,6 @@ serve:
   listen: 127.0.0.1:$2
   migrations_dir: $PWD/migrations
   retry_max_seconds: 1
-  readiness_check_seconds: 1
 jobs:
   hr:
     kind: hr

@@ -32,7 +32,6 @@ serve:
   listen: 127.0.0.1:$port
   migrations_dir: $PWD/migrations
   retry_max_seconds: 1
-  readiness_check_seconds: 1
 jobs:
   hr:
     kind: hr
@@ -55,8 +54,9 @@ tap_ok $? "serve answers /healthz"
 wait_for 20 '[ "$(get /readyz)" = 200 ]'
 tap_ok $? "/readyz is 200 with the database up"
 
-# Slow-drip clients: each holds a connection for 20 s sending one byte every 90 ms.
-for _ in 1 2 3; do python3 test/hostile-peer/peer.py drip 127.0.0.1 "$port" 20 >/dev/null 2>&1 & pids+=($!); done
+# Slow-drip clients: each holds a connection for 20 s sending one byte every 90 ms (one every
+# 40 ms: never idle long enough for a per-read timeout either).
+for i in 0.09 0.09 0.04; do python3 test/hostile-peer/peer.py drip 127.0.0.1 "$port" 20 "$i" >/dev/null 2>&1 & pids+=($!); done
 sleep 1
 tap_is "$(get /healthz)" 200 "/healthz answers while three clients drip their requests"
 tap_is "$(get /metrics)" 200 "/metrics answers too"

@@ -103,7 +103,7 @@ HrMapping parse_hr_mapping(const std::string &yaml_text, const std::string &name
   HrMapping m;
   m.file = name;
   only_keys(doc, "", root, {"source", "fields", "active", "last_modified", "scope", "create_id_template",
-                            "deactivation_threshold", "full_reconciliation_hours"});
+                            "deactivation_threshold", "full_reconciliation_hours", "watermark_overlap_seconds"});
   if (!root.contains("source")) fail(doc, "", "missing 'source' (the HR system to read)");
 
   // source
@@ -250,6 +250,10 @@ HrMapping parse_hr_mapping(const std::string &yaml_text, const std::string &name
     m.deactivation_threshold = number(doc, "/deactivation_threshold", root["deactivation_threshold"]);
     if (m.deactivation_threshold < 0 || m.deactivation_threshold > 1)
       fail(doc, "/deactivation_threshold", "a fraction between 0 and 1 (0.1 = 10% of HR-managed profiles)");
+  }
+  if (root.contains("watermark_overlap_seconds")) {
+    m.watermark_overlap_s = number(doc, "/watermark_overlap_seconds", root["watermark_overlap_seconds"]);
+    if (m.watermark_overlap_s < 0 || m.watermark_overlap_s > 86400) fail(doc, "/watermark_overlap_seconds", "must be between 0 and 86400");
   }
   if (root.contains("full_reconciliation_hours")) {
     m.full_reconciliation_hours = number(doc, "/full_reconciliation_hours", root["full_reconciliation_hours"]);

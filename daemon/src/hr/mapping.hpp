@@ -60,6 +60,7 @@ struct HrMapping {
   FieldTemplate id_template = FieldTemplate::parse("emp_{employee_id}");
   double deactivation_threshold = 0.10;
   double full_reconciliation_hours = 24;
+  double watermark_overlap_s = 60;  // incremental runs ask for changes since watermark minus this
 
   bool in_scope(const std::optional<std::string> &department, const std::optional<std::string> &title) const;
   // Expands id_template with a user's column values; throws when a placeholder has no value.

@@ -56,7 +56,7 @@ RunResult run_hr_sync(pqxx::connection &conn, const HrMapping &m, const RunOptio
       pqxx::read_transaction tx(conn);
       HrStore store(tx, opt.tenant);
       store.check_schema();
-      wm = store.load_watermark(wkey);
+      wm = store.load_watermark(wkey, m.watermark_overlap_s);
     }
     bool incremental_capable = m.source.kind == SourceKind::Scim && !m.last_modified_field.empty();
     res.full = opt.force_full || !incremental_capable || !wm || wm->value.empty() || wm->hours_since_full < 0 ||
@@ -137,7 +137,12 @@ RunResult run_hr_sync(pqxx::connection &conn, const HrMapping &m, const RunOptio
     res.rows_written = store.apply(res.plan, m.source.name);
     spdlog::debug("hr {}: wrote {} rows in {:.3f}s", m.source.name, res.rows_written,
                   std::chrono::duration<double>(std::chrono::steady_clock::now() - t5).count());
-    if (incremental_capable) store.save_watermark(wkey, fetched.max_last_modified, res.full && fetched.complete);
+    if (incremental_capable) {
+      std::vector<std::string> stamps;
+      stamps.reserve(fetched.users.size());
+      for (const auto &u : fetched.users) stamps.push_back(u.last_modified);
+      store.save_watermark(wkey, stamps, res.full && fetched.complete);
+    }
     counts["rows_written"] = res.rows_written;
     store.finish_run(res.sync_run_id, "succeeded", counts, "");
     tx.commit();

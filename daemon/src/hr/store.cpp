@@ -4,9 +4,11 @@
 
 #include <pqxx/pqxx>
 
+#include <regex>
 #include <stdexcept>
 
 #include "common/errors.hpp"
+#include "db/sql.hpp"
 
 namespace rgsync::hr {
 
@@ -32,7 +34,9 @@ void HrStore::check_schema() {
       "SELECT to_regclass('public.principal_profiles') IS NOT NULL, "
       "       (SELECT count(*) FROM pg_catalog.pg_attribute WHERE attrelid = to_regclass('public.principal_profiles') AND NOT attisdropped "
       "          AND attname IN ('employee_id','email','manager_id','status','hr_source','hr_created','last_hr_sync_at')), "
-      "       to_regclass('registry_sync.sync_runs') IS NOT NULL AND to_regclass('registry_sync.watermarks') IS NOT NULL");
+      "       to_regclass('registry_sync.sync_runs') IS NOT NULL AND to_regclass('registry_sync.watermarks') IS NOT NULL "
+      "       AND EXISTS (SELECT 1 FROM pg_catalog.pg_attribute WHERE attrelid = to_regclass('registry_sync.watermarks') "
+      "                   AND attname = 'value' AND atttypid = 'pg_catalog.timestamptz'::pg_catalog.regtype)");
   if (!r[0][0].as<bool>() || r[0][1].as<long>() != 7 || !r[0][2].as<bool>())
     throw OperationError("the database lacks the HR sync schema (principal_profiles HR columns, registry_sync.sync_runs, "
                          "registry_sync.watermarks): run 'registry-sync migrate' first");
@@ -54,8 +58,11 @@ std::vector<Profile> HrStore::load_profiles() {
   return out;
 }
 
-std::optional<Watermark> HrStore::load_watermark(const std::string &key) {
-  auto r = tx_.exec_params("SELECT value, extract(epoch FROM now() - last_full_at) / 3600.0 FROM registry_sync.watermarks WHERE source = $1", key);
+std::optional<Watermark> HrStore::load_watermark(const std::string &key, double overlap_s) {
+  auto r = tx_.exec_params(
+      "SELECT to_char((value - make_interval(secs => $2::float8)) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), "
+      "extract(epoch FROM now() - last_full_at) / 3600.0 FROM registry_sync.watermarks WHERE source = $1",
+      key, overlap_s);
   if (r.empty()) return std::nullopt;
   Watermark w;
   w.value = r[0][0].is_null() ? "" : r[0][0].c_str();
@@ -63,13 +70,22 @@ std::optional<Watermark> HrStore::load_watermark(const std::string &key) {
   return w;
 }
 
-void HrStore::save_watermark(const std::string &key, const std::string &value, bool full) {
+void HrStore::save_watermark(const std::string &key, const std::vector<std::string> &last_modified, bool full) {
+  std::vector<std::string> values;
+  for (const auto &v : last_modified)
+    if (!v.empty()) values.push_back(v);
+  // Each value is checked before the max so a bad one is named (and the run fails: a
+  // watermark that cannot be trusted must not move).
+  static const std::regex iso(R"(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|z|[+-]\d{2}(:?\d{2})?)?)");
+  for (const auto &v : values)
+    if (!std::regex_match(v, iso))
+      throw OperationError("HR lastModified value '" + v.substr(0, 60) + "' is not an ISO 8601 timestamp; nothing written");
   tx_.exec_params(
       "INSERT INTO registry_sync.watermarks AS w (source, value, last_full_at, updated_at) "
-      "VALUES ($1, NULLIF($2, ''), CASE WHEN $3 THEN now() END, now()) "
-      "ON CONFLICT (source) DO UPDATE SET value = COALESCE(GREATEST(w.value, EXCLUDED.value), w.value, EXCLUDED.value), "
+      "SELECT $1, (SELECT max(v::timestamptz) FROM unnest($2::text[]) v), CASE WHEN $3 THEN now() END, now() "
+      "ON CONFLICT (source) DO UPDATE SET value = GREATEST(w.value, EXCLUDED.value), "
       "  last_full_at = COALESCE(EXCLUDED.last_full_at, w.last_full_at), updated_at = now()",
-      key, value, full);
+      key, text_array_literal(values), full);
 }
 
 long HrStore::start_run(const std::string &actor, bool dry_run, const nlohmann::json &file_hashes) {

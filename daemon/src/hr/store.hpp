@@ -14,7 +14,7 @@
 namespace rgsync::hr {
 
 struct Watermark {
-  std::string value;           // last seen lastModified ("" = none)
+  std::string value;           // stored position minus the overlap, UTC ISO 8601 ("" = none)
   double hours_since_full = -1;  // < 0: never had a full run
 };
 
@@ -28,8 +28,12 @@ class HrStore {
   void check_schema();
 
   std::vector<Profile> load_profiles();
-  std::optional<Watermark> load_watermark(const std::string &key);
-  void save_watermark(const std::string &key, const std::string &value, bool full);
+  // The stored watermark moved back by overlap_s seconds (the safety window for changes
+  // committed late in the same second), formatted for a SCIM filter.
+  std::optional<Watermark> load_watermark(const std::string &key, double overlap_s);
+  // Stores the latest instant among last_modified (ISO 8601 texts, any offset) if later than
+  // the stored one. Throws naming the value when one is not a timestamp.
+  void save_watermark(const std::string &key, const std::vector<std::string> &last_modified, bool full);
 
   long start_run(const std::string &actor, bool dry_run, const nlohmann::json &file_hashes);
   void finish_run(long id, const std::string &status, const nlohmann::json &counts, const std::string &error);

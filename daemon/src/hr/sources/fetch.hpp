@@ -18,7 +18,7 @@
 namespace rgsync::hr {
 
 struct FetchOptions {
-  std::string since;  // SCIM incremental: only users with meta.lastModified > since ("" = all)
+  std::string since;  // SCIM incremental: only users with meta.lastModified >= since ("" = all)
   const std::atomic<bool> *stop = nullptr;
   std::function<void(double)> sleeper;  // tests: replaces backoff sleeps
 };
@@ -26,7 +26,6 @@ struct FetchOptions {
 struct FetchResult {
   std::vector<HrUser> users;
   bool complete = true;          // every HR user (a full fetch), so absent users are gone
-  std::string max_last_modified; // new watermark candidate ("" when the source has none)
   long requests = 0, retries = 0, pages = 0;
 };
 
