@@ -1,15 +1,14 @@
 #!/usr/bin/env python3
 """A small hostile HTTP peer for registry-sync's tests (python3 standard library only).
 
-It plays a broken or malicious HR endpoint (Workday RaaS / SuccessFactors OData shapes) and a
-slow or greedy client of `registry-sync serve`:
+It plays a broken or malicious HR endpoint (Workday RaaS / SuccessFactors OData / SCIM shapes)
+and a slow client of `registry-sync serve`:
 
   peer.py serve --port-file FILE --log FILE     HTTP server; every request is appended to the
                                                 log as one JSON line {path, auth} (auth: whether
                                                 an Authorization header arrived, and its value)
   peer.py drip HOST PORT SECONDS [INTERVAL]     client: sends a request head one byte every
                                                 INTERVAL seconds (0.09) for SECONDS, never finishing it
-  peer.py hold HOST PORT SECONDS                client: sends a request, never reads the answer
 
 Routes of `serve` (GET; query parameters select the misbehaviour):
   /sf/page?next=URL          one SuccessFactors user (E1) and d.__next = URL (any host, any scheme)
@@ -218,24 +217,11 @@ def drip(host, port, seconds, interval="0.09"):
     print("held", flush=True)
 
 
-def hold(host, port, seconds):
-    """Sends requests and never reads the answers (fills the server's send buffer)."""
-    socks = []
-    for _ in range(4):
-        s = socket.create_connection((host, int(port)))
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)
-        s.send(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n" * 200)
-        socks.append(s)
-    time.sleep(float(seconds))
-
-
 if __name__ == "__main__":
     cmd = sys.argv[1]
     if cmd == "serve":
         serve(sys.argv[2:])
     elif cmd == "drip":
         drip(*sys.argv[2:6])
-    elif cmd == "hold":
-        hold(*sys.argv[2:5])
     else:
         sys.exit(f"unknown command {cmd}")

@@ -43,6 +43,16 @@ release
 hr
 tap_is "$?" 0 "the run succeeds once the lock is free"
 
+# The same for a session lock (apply's).
+hold -c "SELECT pg_advisory_lock($(lock_key 'registry-sync apply'))"
+wait_holding
+timeout 60 "$RS" apply --config "$work/rs.yaml" --registry examples/registry-2026-01 --mapping config/registry-mapping.yaml \
+  --on-dangling=drop >"$work/out" 2>&1
+tap_is "$?" 1 "apply gives up when another session holds its lock"
+tap_like "$(cat "$work/out")" "another session holds the 'registry-sync apply' lock: pid [0-9]+, application_name 'blocker-session'" \
+  "apply's error names the holder"
+release
+
 config lock_timeout_seconds 1
 hold -c "LOCK TABLE public.principal_profiles IN ACCESS EXCLUSIVE MODE"
 wait_holding

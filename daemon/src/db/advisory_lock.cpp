@@ -2,11 +2,11 @@
 #include "db/advisory_lock.hpp"
 
 #include <pqxx/nontransaction>
+#include <pqxx/subtransaction>
+#include <pqxx/except>
 #include <spdlog/spdlog.h>
 
-#include <chrono>
 #include <cstring>
-#include <thread>
 
 #include "db/connection.hpp"
 
@@ -22,6 +22,20 @@ int64_t advisory_lock_key(const std::string &name) {
   return key;
 }
 
+namespace {
+
+std::string ms(double seconds) { return std::to_string(static_cast<long long>(seconds * 1000)); }
+
+bool is_lock_timeout(const pqxx::sql_error &e) { return e.sqlstate() == "55P03"; }
+
+[[noreturn]] void throw_timeout(const std::string &name, const std::string &holder) {
+  throw AdvisoryLockTimeout("another session holds the '" + name + "' lock: " + holder + "; waited " +
+                            std::to_string(static_cast<long>(session_timeouts().advisory_lock_wait_s)) +
+                            "s (database.advisory_lock_wait_seconds); run again when it has finished, or end that session");
+}
+
+}  // namespace
+
 SessionAdvisoryLock::SessionAdvisoryLock(pqxx::connection_base &conn, const std::string &name, Mode mode)
     : conn_(conn), name_(name), key_(advisory_lock_key(name)) {
   {
@@ -29,14 +43,23 @@ SessionAdvisoryLock::SessionAdvisoryLock(pqxx::connection_base &conn, const std:
     held_ = tx.exec1("SELECT pg_try_advisory_lock(" + std::to_string(key_) + ")")[0].as<bool>();
   }
   if (held_ || mode == Mode::kTry) return;
-  spdlog::info("waiting for another session holding the '{}' lock", name_);
-  wait_for_advisory_lock(conn_, name_, [&] {
+  {
     pqxx::nontransaction tx(conn_);
-    return tx.exec1("SELECT pg_try_advisory_lock(" + std::to_string(key_) + ")")[0].as<bool>();
-  }, [&] {
-    pqxx::nontransaction tx(conn_);
-    return advisory_lock_holder(tx, name_);
-  });
+    spdlog::info("waiting for the '{}' lock, held by {}", name_, advisory_lock_holder(tx, name_));
+  }
+  // A real wait (queued in pg_locks, first come first served), bounded by lock_timeout set to
+  // the advisory wait for this one statement.
+  const double wait_s = session_timeouts().advisory_lock_wait_s;
+  pqxx::nontransaction tx(conn_);
+  std::string before = tx.exec1("SELECT current_setting('lock_timeout')")[0].c_str();
+  try {
+    tx.exec("SELECT set_config('lock_timeout', " + tx.quote(ms(wait_s)) + ", false), pg_advisory_lock(" + std::to_string(key_) + ")");
+  } catch (const pqxx::sql_error &e) {
+    if (!is_lock_timeout(e)) throw;
+    tx.exec("SELECT set_config('lock_timeout', " + tx.quote(before) + ", false)");
+    throw_timeout(name_, advisory_lock_holder(tx, name_));
+  }
+  tx.exec("SELECT set_config('lock_timeout', " + tx.quote(before) + ", false)");
   held_ = true;
 }
 
@@ -79,30 +102,25 @@ std::string advisory_lock_holder(pqxx::transaction_base &tx, const std::string &
   return s;
 }
 
-void wait_for_advisory_lock(pqxx::connection_base &, const std::string &name, const std::function<bool()> &try_lock,
-                            const std::function<std::string()> &holder) {
-  const double wait_s = session_timeouts().advisory_lock_wait_s;
-  const auto start = std::chrono::steady_clock::now();
-  bool logged = false;
-  while (!try_lock()) {
-    double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    if (wait_s > 0 && waited >= wait_s) {
-      throw AdvisoryLockTimeout("another session holds the '" + name + "' lock: " + holder() + "; waited " +
-                                std::to_string(static_cast<long>(wait_s)) +
-                                "s (database.advisory_lock_wait_seconds); run again when it has finished, or end that session");
-    }
-    if (!logged) {
-      spdlog::info("waiting for the '{}' lock, held by {}", name, holder());
-      logged = true;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(waited < 2 ? 50 : 250));
-  }
-}
-
 void advisory_xact_lock(pqxx::transaction_base &tx, const std::string &name) {
   const std::string key = std::to_string(advisory_lock_key(name));
-  wait_for_advisory_lock(tx.conn(), name, [&] { return tx.exec1("SELECT pg_try_advisory_xact_lock(" + key + ")")[0].as<bool>(); },
-                         [&] { return advisory_lock_holder(tx, name); });
+  if (tx.exec1("SELECT pg_try_advisory_xact_lock(" + key + ")")[0].as<bool>()) return;
+  spdlog::info("waiting for the '{}' lock, held by {}", name, advisory_lock_holder(tx, name));
+  // Wait in a subtransaction with lock_timeout = the advisory wait: a timeout rolls back only
+  // the subtransaction, so the caller's transaction can still ask who holds the lock.
+  const double wait_s = session_timeouts().advisory_lock_wait_s;
+  std::string before = tx.exec1("SELECT current_setting('lock_timeout')")[0].c_str();
+  bool timed_out = false;
+  try {
+    pqxx::subtransaction sub(dynamic_cast<pqxx::dbtransaction &>(tx), "advisory_lock_wait");
+    sub.exec("SELECT set_config('lock_timeout', " + sub.quote(ms(wait_s)) + ", true), pg_advisory_xact_lock(" + key + ")");
+    sub.commit();
+  } catch (const pqxx::sql_error &e) {
+    if (!is_lock_timeout(e)) throw;
+    timed_out = true;
+  }
+  tx.exec("SELECT set_config('lock_timeout', " + tx.quote(before) + ", true)");
+  if (timed_out) throw_timeout(name, advisory_lock_holder(tx, name));
 }
 
 bool try_advisory_xact_lock(pqxx::transaction_base &tx, const std::string &name) {

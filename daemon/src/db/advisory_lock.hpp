@@ -13,7 +13,6 @@
 #include <pqxx/connection_base>
 #include <pqxx/transaction_base>
 #include <cstdint>
-#include <functional>
 #include <stdexcept>
 #include <string>
 
@@ -25,7 +24,7 @@ class SessionAdvisoryLock {
  public:
   enum class Mode { kWait, kTry };
   // kWait: blocks until held (logs at info level when another session holds it), at most
-// database.advisory_lock_wait_seconds, then throws AdvisoryLockTimeout.
+  // database.advisory_lock_wait_seconds, then throws AdvisoryLockTimeout.
   // kTry: returns at once; held() says whether it was obtained.
   // Needs no open transaction on `conn` (it runs its own statements).
   SessionAdvisoryLock(pqxx::connection_base &conn, const std::string &name, Mode mode = Mode::kWait);
@@ -56,13 +55,9 @@ class AdvisoryLockTimeout : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// Polls try_lock until it succeeds or database.advisory_lock_wait_seconds pass (then throws
-// AdvisoryLockTimeout naming holder()). Polling, not pg_advisory_lock + lock_timeout, so the
-// transaction stays usable for asking who holds the lock.
-void wait_for_advisory_lock(pqxx::connection_base &conn, const std::string &name, const std::function<bool()> &try_lock,
-                            const std::function<std::string()> &holder);
-
-// pg_advisory_xact_lock semantics: waits (see wait_for_advisory_lock); released when `tx` ends.
+// pg_advisory_xact_lock: waits at most database.advisory_lock_wait_seconds (then throws
+// AdvisoryLockTimeout naming the holder; `tx` stays usable); released when `tx` ends. `tx`
+// must be a pqxx::dbtransaction (work, read_transaction, ...): the wait runs in a savepoint.
 void advisory_xact_lock(pqxx::transaction_base &tx, const std::string &name);
 // pg_try_advisory_xact_lock: true when obtained.
 bool try_advisory_xact_lock(pqxx::transaction_base &tx, const std::string &name);
