@@ -2,7 +2,7 @@
 # Installs the Debian 12 packages the build, the demo and the tests need (idempotent; uses
 # sudo when not root). Skipped packages already installed, so repeated runs are fast.
 set -euo pipefail
-pkgs=(make g++ clang-14 llvm-14 pkg-config cmake postgresql-15 postgresql-server-dev-15
+pkgs=(make g++ clang-14 libclang-rt-14-dev llvm-14 pkg-config cmake postgresql-15 postgresql-server-dev-15
       libpqxx-dev libyaml-dev libyaml-cpp-dev libspdlog-dev libboost-program-options-dev
       nlohmann-json3-dev libcurl4-openssl-dev libcpp-httplib-dev libgtest-dev libgmock-dev libssl-dev
       curl ca-certificates python3 pgbackrest)

@@ -1,5 +1,6 @@
 // Shared options, --help rendering and settings resolution for subcommands (see cli.hpp).
 #include "cli/options.hpp"
+#include "common/file_reader.hpp"
 
 #include "db/connection.hpp"
 
@@ -83,10 +84,13 @@ std::string as_string(const po::variable_value &v) {
 }
 
 std::string read_password_file(const std::string &path) {
-  std::ifstream in(path);
-  if (!in) throw UsageError("cannot read --password-file " + path + ": " + std::strerror(errno));
-  std::string line;
-  std::getline(in, line);
+  std::string text;
+  try {
+    text = read_file(path, 64 << 10, "a password file holds one line");
+  } catch (const FileReadError &e) {
+    throw UsageError("--password-file " + std::string(e.what()));
+  }
+  std::string line = text.substr(0, text.find('\n'));
   while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.pop_back();
   if (line.empty()) throw UsageError("--password-file " + path + " is empty");
   register_secret(line);
