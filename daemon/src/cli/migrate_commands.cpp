@@ -8,6 +8,7 @@
 #include "db/connection.hpp"
 #include "common/errors.hpp"
 #include "migrate/migrator.hpp"
+#include "migrate/safety.hpp"
 
 namespace rgsync {
 
@@ -19,6 +20,37 @@ void add_dir_option(po::options_description &opts) {
 
 std::string migrations_dir(const Settings &s) {
   return s.value("dir", "REGISTRY_SYNC_MIGRATIONS", "migrations_dir").value_or("migrations");
+}
+
+// `migrate --check`: the safety findings of the pending files and the edited applied ones.
+int run_check(pqxx::connection &conn, const std::vector<MigrationFile> &files, const SafetyOptions &so) {
+  pqxx::read_transaction tx(conn);
+  MigrationStatus st = inspect_migrations(tx, files);
+  std::vector<SafetyFinding> findings;
+  std::vector<const MigrationFile *> pending;
+  for (const auto &e : st.entries) {
+    if (e.state == MigrationState::kPending) pending.push_back(e.file);
+    if (e.state == MigrationState::kEdited)
+      findings.push_back({e.file->path, 1, "edited",
+                          e.file->filename + " was applied to this database and has changed since (" + e.detail +
+                              "); restore the released file and put the change into a new migration (or, for a "
+                              "comment-only edit, accept it with 'registry-sync repair " + e.file->version + "')"});
+  }
+  TableLookup lookup = [&tx](const std::string &schema, const std::string &table) -> std::optional<TableSize> {
+    auto r = tx.exec_params(
+        "select greatest(c.reltuples, 0)::float8, pg_total_relation_size(c.oid) from pg_catalog.pg_class c "
+        "join pg_catalog.pg_namespace n on n.oid = c.relnamespace "
+        "where n.nspname = $1 and c.relname = $2 and c.relkind in ('r', 'p', 'm')",
+        schema, table);
+    if (r.empty()) return std::nullopt;
+    return TableSize{r[0][0].as<double>(), r[0][1].as<int64_t>()};
+  };
+  auto safety = check_migration_safety(pending, lookup, so);
+  findings.insert(findings.end(), safety.begin(), safety.end());
+  for (const auto &f : findings) std::cout << f.format() << "\n";
+  std::cout << "checked " << pending.size() << " pending migration(s) of " << files.size() << ": "
+            << findings.size() << " finding(s)\n";
+  return findings.empty() ? kOk : kFailure;
 }
 
 }  // namespace
@@ -33,12 +65,29 @@ int run_migrate(const std::vector<std::string> &args) {
       "file was edited (see 'repair'). Files marked '-- registry-sync: requires-extension NAME' are\n"
       "skipped with a notice where the extension cannot be installed (managed Supabase). A database\n"
       "built by the January 2026 migrations 0001-0005 is adopted in place, rows untouched.\n"
-      "Exit codes: 0 done, 1 refused or a migration failed, 2 usage, 3 database unreachable/privileges.",
+      "A file marked '-- registry-sync: no-transaction' runs statement by statement in autocommit\n"
+      "(for CREATE INDEX CONCURRENTLY).\n"
+      "--check changes nothing: it reads the target database and reports, as file:line: rule: message,\n"
+      "what the pending migrations would do to existing tables: ACCESS EXCLUSIVE locks on large tables\n"
+      "(rule lock), CREATE INDEX without CONCURRENTLY (index), ADD COLUMN NOT NULL without DEFAULT\n"
+      "(not-null), DROP TABLE/SCHEMA/COLUMN/TYPE/..., DROP ... CASCADE, TRUNCATE and ALTER COLUMN TYPE\n"
+      "(destructive), and applied files edited since (edited). Accept a finding deliberately with a\n"
+      "comment in the statement: '-- registry-sync: allow-destructive REASON' or\n"
+      "'-- registry-sync: allow-lock REASON'. Applied migrations are history and are not checked.\n"
+      "Exit codes: 0 done (--check: no findings), 1 refused, a migration failed or (--check) findings,\n"
+      "2 usage, 3 database unreachable/privileges.",
       {{"registry-sync migrate --database-url postgresql://postgres@db.internal/registry",
         "apply everything pending in ./migrations"},
-       {"registry-sync migrate --dir /usr/share/registry-sync/migrations --dry-run", "list what would run"}}};
+       {"registry-sync migrate --dir /usr/share/registry-sync/migrations --dry-run", "list what would run"},
+       {"registry-sync migrate --check --database-url postgresql://postgres@db.internal/registry",
+        "CI gate: are the pending migrations safe for this database?"}}};
   po::options_description opts("migrate options");
-  opts.add_options()("dry-run", po::bool_switch(), "list what would be applied; change nothing");
+  opts.add_options()("dry-run", po::bool_switch(), "list what would be applied; change nothing")(
+      "check", po::bool_switch(), "report unsafe statements of the pending migrations; change nothing")(
+      "large-table-rows", po::value<double>()->value_name("N"),
+      "--check: a table with at least N rows (planner estimate) is large (default 100000)")(
+      "large-table-mb", po::value<double>()->value_name("N"),
+      "--check: a table of at least N MB (with indexes and TOAST) is large (default 64)");
   add_dir_option(opts);
   add_common_options(opts);
   add_connection_options(opts);
@@ -46,7 +95,16 @@ int run_migrate(const std::vector<std::string> &args) {
   if (!vm) return kOk;
   Settings settings = resolve_settings(*vm);
   auto files = load_migrations(migrations_dir(settings));
+  bool check = (*vm)["check"].as<bool>();
+  if (check && (*vm)["dry-run"].as<bool>()) throw UsageError("--check and --dry-run exclude each other (--check changes nothing either)");
+  if (!check && (vm->count("large-table-rows") || vm->count("large-table-mb")))
+    throw UsageError("--large-table-rows and --large-table-mb only apply to --check");
+  SafetyOptions so;
+  if (vm->count("large-table-rows")) so.large_rows = (*vm)["large-table-rows"].as<double>();
+  if (vm->count("large-table-mb")) so.large_bytes = static_cast<int64_t>((*vm)["large-table-mb"].as<double>() * 1024 * 1024);
+  if (so.large_rows < 0 || so.large_bytes < 0) throw UsageError("--large-table-rows and --large-table-mb must not be negative");
   auto conn = connect(settings.connection, "registry-sync migrate");
+  if (check) return run_check(*conn, files, so);
   MigrateOptions mo;
   mo.dry_run = (*vm)["dry-run"].as<bool>();
   run_migrate(*conn, files, mo, std::cout);

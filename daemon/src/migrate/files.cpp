@@ -207,9 +207,11 @@ MigrationFile parse_migration(const std::string &filename, const std::string &pa
     if (key == "baseline") f.baseline = true;
     else if (key == "requires-extension" && !value.empty()) f.requires_extension = value;
     else if (key == "feature") f.feature = value;
+    else if (key == "no-transaction") f.no_transaction = true;
+    else if (key == "allow-destructive" || key == "allow-lock") continue;  // statement markers (migrate --check)
     else
       throw UsageError(path + ":" + std::to_string(lineno) + ": unknown registry-sync directive '" + key +
-                       "' (known: baseline, requires-extension NAME, feature TEXT)");
+                       "' (known: baseline, requires-extension NAME, feature TEXT, no-transaction, allow-destructive REASON, allow-lock REASON)");
   }
   if (f.requires_extension && f.feature.empty()) f.feature = "extension " + *f.requires_extension;
   return f;

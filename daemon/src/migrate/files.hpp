@@ -5,6 +5,11 @@
 //   -- registry-sync: baseline                      adoption baseline (idempotent file)
 //   -- registry-sync: requires-extension NAME       skipped where NAME is not available
 //   -- registry-sync: feature TEXT                  what is unavailable when skipped
+//   -- registry-sync: no-transaction                runs statement by statement outside a transaction
+//                                                   (for CREATE INDEX CONCURRENTLY; keep such a file to one
+//                                                   idempotent statement, e.g. ... IF NOT EXISTS)
+// Statement markers read by `migrate --check` (see migrate/safety.hpp) may appear there too:
+//   -- registry-sync: allow-destructive REASON / allow-lock REASON
 #pragma once
 
 #include <optional>
@@ -31,6 +36,7 @@ struct MigrationFile {
   std::string checksum;  // sha256 of the file's bytes
   std::vector<SqlStatement> statements;
   bool baseline = false;
+  bool no_transaction = false;
   std::optional<std::string> requires_extension;
   std::string feature;   // human description for status when unavailable
 

@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <optional>
 #include <map>
 
 #include "db/advisory_lock.hpp"
@@ -164,8 +165,19 @@ MigrateResult run_migrate(pqxx::connection &conn, const std::vector<MigrationFil
       continue;
     }
     auto t0 = std::chrono::steady_clock::now();
-    pqxx::work tx(conn);
-    tx.exec0("SET LOCAL registry_guard.actor = " + tx.quote(opts.actor));
+    // A no-transaction file (CREATE INDEX CONCURRENTLY) runs statement by statement in
+    // autocommit; its history row is written after the last statement succeeded.
+    std::optional<pqxx::nontransaction> autocommit;
+    if (f.no_transaction) {
+      autocommit.emplace(conn);
+      autocommit->exec0("SET registry_guard.actor = " + autocommit->quote(opts.actor));
+    }
+    std::optional<pqxx::work> work;
+    if (!f.no_transaction) {
+      work.emplace(conn);
+      work->exec0("SET LOCAL registry_guard.actor = " + work->quote(opts.actor));
+    }
+    pqxx::transaction_base &tx = f.no_transaction ? static_cast<pqxx::transaction_base &>(*autocommit) : *work;
     size_t index = 0;
     for (const auto &stmt : f.statements) {
       ++index;
@@ -180,14 +192,22 @@ MigrateResult run_migrate(pqxx::connection &conn, const std::vector<MigrationFil
         for (auto &ch : msg)
           if (ch == '\n') ch = ' ';
         msg = where + " failed: " + msg + " (SQLSTATE " + sqlstate_of(err) + "); " + f.filename +
-              " was rolled back, " + std::to_string(result.applied) + " earlier file(s) of this run stay applied";
+              (f.no_transaction ? " runs without a transaction: its earlier statements stay done and it is not "
+                                  "recorded, so make them idempotent (IF NOT EXISTS) and run migrate again; "
+                                : " was rolled back, ") +
+              std::to_string(result.applied) + " earlier file(s) of this run stay applied";
         if (sqlstate_of(err) == "42501")
           throw DatabaseError(msg + "; the role lacks a privilege: run migrate as the schema owner (CREATE EXTENSION registry_guard needs a superuser)");
         throw OperationError(msg);
       }
     }
-    record_applied(tx, f.version, f.name, f.statement_texts(), f.checksum, adopting);
-    tx.commit();
+    if (f.no_transaction) {
+      autocommit->exec0("RESET registry_guard.actor");
+      autocommit.reset();
+      work.emplace(conn);
+    }
+    record_applied(*work, f.version, f.name, f.statement_texts(), f.checksum, adopting);
+    work->commit();
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
     ++result.applied;
     result.adopted |= adopting;

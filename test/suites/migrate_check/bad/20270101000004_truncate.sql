@@ -1,0 +1,3 @@
+-- expect: destructive@3
+select 1;
+truncate shop.tags;

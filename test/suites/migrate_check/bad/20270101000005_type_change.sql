@@ -1,0 +1,2 @@
+-- expect: destructive@2 lock@2
+alter table shop.orders alter column amount type bigint;

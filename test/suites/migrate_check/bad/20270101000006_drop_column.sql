@@ -1,0 +1,2 @@
+-- expect: destructive@2
+alter table shop.orders drop column note;

@@ -1,0 +1,3 @@
+-- expect: marker@3 destructive@3
+-- registry-sync: allow-destructive
+drop schema shop cascade;
