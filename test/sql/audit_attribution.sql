@@ -115,6 +115,22 @@ UPDATE public.att_profiles SET name = 'Ana (run 4)' WHERE id = 'p1';
 COMMIT;
 RESET SESSION AUTHORIZATION;
 SELECT name, sync_run_id, claimed_attribution FROM att_last();
+-- A trusted role without USAGE on schema registry_sync (a service key's role) naming a run that
+-- is not running: the write is recorded with the run as a claim, not refused with "permission
+-- denied for schema registry_sync" (the run is looked up as the audit's owner).
+SET SESSION AUTHORIZATION rg_att_backend;
+BEGIN;
+SET LOCAL registry_guard.actor = 'registry-sync apply';
+SET LOCAL registry_guard.sync_run_id = '2';
+UPDATE public.att_profiles SET name = 'Ben H.' WHERE id = 'p2';
+COMMIT;
+-- ... and naming the running run of this session, it is honoured.
+BEGIN;
+SET LOCAL registry_guard.sync_run_id = '4';
+UPDATE public.att_profiles SET name = 'Ben I.' WHERE id = 'p2';
+COMMIT;
+RESET SESSION AUTHORIZATION;
+SELECT name, db_role, actor, sync_run_id, claimed_attribution FROM att_versions ORDER BY id DESC LIMIT 2;
 
 -- The chain covers the claims (they are part of the context text) and verifies.
 SELECT audit.seal() > 0 AS sealed;
