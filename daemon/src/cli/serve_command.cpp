@@ -27,6 +27,7 @@
 #include <cmath>
 #include <ctime>
 #include <dirent.h>
+#include <poll.h>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -367,7 +368,18 @@ int run_serve(const std::vector<std::string> &args) {
     auto every = std::chrono::duration<double>(cfg.readiness_check_s);
     auto next = Clock::now() + std::chrono::duration_cast<Clock::duration>(every);
     while (!g_stop) {
-      if (Clock::now() < next) { std::this_thread::sleep_for(std::chrono::milliseconds(100)); continue; }
+      if (Clock::now() < next) {
+        // Between checks the kept connection is idle: data arriving on it means the server
+        // is going away (shutdown, terminated backend), so check at once instead of serving a
+        // stale "ready" until the next interval.
+        int fd = ready_conn && ready_conn->is_open() ? ready_conn->sock() : -1;
+        if (fd < 0) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(100));
+          continue;
+        }
+        pollfd p{fd, POLLIN, 0};
+        if (poll(&p, 1, 100) <= 0) continue;
+      }
       check_readiness(ready_conn, settings.connection, cfg, ready, ready_logged);
       next = Clock::now() + std::chrono::duration_cast<Clock::duration>(every);
     }
