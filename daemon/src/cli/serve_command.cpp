@@ -53,6 +53,7 @@
 #include "backup/manifest.hpp"
 #include "common/redact.hpp"
 #include "serve/config.hpp"
+#include "serve/export_job.hpp"
 #include "serve/http.hpp"
 #include "serve/metrics.hpp"
 
@@ -152,8 +153,11 @@ std::string input_fingerprint(const serve::JobConfig &c) {
 // Jobs whose input includes data that is only seen by running (HR over HTTP, the database for
 // seal) are re-run at their interval while blocked; the others only when a file changed.
 bool rerun_while_blocked(const serve::JobConfig &c) {
-  return c.kind == "seal" || c.kind == "manifest" || (c.kind == "hr" && c.mapping.source.file.empty());
+  return c.kind == "seal" || c.kind == "manifest" || c.kind == "export" || (c.kind == "hr" && c.mapping.source.file.empty());
 }
+
+// The age of each export job's snapshot, for /metrics.
+serve::SnapshotMetrics g_snapshots;
 
 // Runs one job once on its connection; returns the rows it changed.
 long run_job(JobState &j, const ConnectionSettings &cs, const std::atomic<bool> &stop) {
@@ -209,6 +213,13 @@ long run_job(JobState &j, const ConnectionSettings &cs, const std::atomic<bool> 
     write_manifest_file(m, path);
     spdlog::info("job {}: manifest of {} tables{} -> {}", j.cfg.name, m.tables.size(),
                  m.audit_ok && !*m.audit_ok ? " (audit.verify() fails: " + m.audit_problem + ")" : "", path);
+    return 0;
+  }
+  if (j.cfg.kind == "export") {
+    // The fallback snapshot; read-only for the database. A failed run leaves the last good one.
+    serve::SnapshotResult r = serve::write_snapshot(*j.conn, j.cfg.registry, j.cfg.snapshot_dir, j.cfg.tenant);
+    g_snapshots.set(j.cfg.name, r.taken_at);
+    spdlog::info("job {}: snapshot of {} entries and {} documents in {} files -> {}", j.cfg.name, r.rows, r.documents, r.files, r.path);
     return 0;
   }
   // seal
@@ -307,7 +318,7 @@ int run_serve(const std::vector<std::string> &args) {
   CommandHelp help{
       "serve", "registry-sync serve --config FILE [options]",
       "Runs the jobs of the config file on their schedules (HR sync every N minutes, registry apply,\n"
-      "audit sealing, restore manifests) and serves /healthz (process alive), /readyz (database reachable,\n"
+      "audit sealing, restore manifests, the fallback YAML snapshot) and serves /healthz (process alive), /readyz (database reachable,\n"
       "migrations current) and /metrics (Prometheus text: last success, duration, rows changed, errors per\n"
       "job). A transient failure\n"
       "(network, HTTP 5xx/429, database down) is retried with backoff honouring Retry-After; a permanent one\n"
@@ -332,6 +343,7 @@ int run_serve(const std::vector<std::string> &args) {
   auto start = Clock::now();
   for (auto &jc : cfg.jobs) {
     metrics.declare(jc.name, jc.kind);
+    if (jc.kind == "export") g_snapshots.set(jc.name, serve::current_snapshot_time(jc.snapshot_dir));  // kept across restarts
     JobState j;
     j.cfg = jc;
     j.due = start;
@@ -348,7 +360,7 @@ int run_serve(const std::vector<std::string> &args) {
     if (method != "GET" && method != "HEAD") return {405, "text/plain; charset=utf-8", "GET only\n"};
     if (path == "/healthz") return {200, "text/plain; charset=utf-8", "ok\n"};  // the process serves
     if (path == "/readyz") return ready.get();
-    if (path == "/metrics") return {200, "text/plain; version=0.0.4; charset=utf-8", metrics.render()};
+    if (path == "/metrics") return {200, "text/plain; version=0.0.4; charset=utf-8", metrics.render() + g_snapshots.render(unix_now())};
     return {404, "text/plain; charset=utf-8", "not found (try /healthz, /readyz, /metrics)\n"};
   });
 
@@ -470,7 +482,7 @@ int run_serve(const std::vector<std::string> &args) {
         j.blocked = true;
         j.blocked_fingerprint = fingerprint;
         std::string inputs = j.cfg.kind == "apply" ? "the registry files or the mapping"
-                           : j.cfg.kind == "seal" || j.cfg.kind == "manifest" ? "the database (checked every interval)"
+                           : j.cfg.kind == "seal" || j.cfg.kind == "manifest" || j.cfg.kind == "export" ? "the database (checked every interval)"
                            : rerun_while_blocked(j.cfg) ? "the HR data (checked every interval), the mapping or the token"
                                                         : "the HR file, the mapping or the token";
         if (same) spdlog::info("job {}: still failing permanently ({}), input unchanged", j.cfg.name, f.why);

@@ -59,7 +59,7 @@ ServeConfig load_serve_config(const ConfigFile &f) {
         throw UsageError(f.where(p + k) + ": unknown job setting '" + k + "' (kind, every_minutes, every_seconds, mapping, tenant, allow_mass_deactivation, registry, on_dangling, dir)");
     JobConfig j;
     j.name = name;
-    if (!keys.count("kind")) throw UsageError(f.where(p.substr(0, p.size() - 1)) + ": job '" + name + "' needs kind (hr, apply, seal or manifest)");
+    if (!keys.count("kind")) throw UsageError(f.where(p.substr(0, p.size() - 1)) + ": job '" + name + "' needs kind (hr, apply, seal, manifest or export)");
     j.kind = *f.get(p + "kind");
     if (keys.count("every_minutes") == keys.count("every_seconds"))
       throw UsageError(f.where(p + "kind") + ": job '" + name + "' needs exactly one of every_minutes or every_seconds");
@@ -67,8 +67,8 @@ ServeConfig load_serve_config(const ConfigFile &f) {
     if (keys.count("tenant")) j.tenant = *f.get(p + "tenant");
     if (j.kind != "apply" && (keys.count("registry") || keys.count("on_dangling")))
       throw UsageError(f.where(p + "kind") + ": registry and on_dangling are settings of apply jobs, not of " + j.kind + " job '" + name + "'");
-    if (j.kind != "manifest" && keys.count("dir"))
-      throw UsageError(f.where(p + "dir") + ": dir is a setting of manifest jobs, not of " + j.kind + " job '" + name + "'");
+    if (j.kind != "manifest" && j.kind != "export" && keys.count("dir"))
+      throw UsageError(f.where(p + "dir") + ": dir is a setting of manifest and export jobs, not of " + j.kind + " job '" + name + "'");
     if (j.kind == "hr") {
       if (!keys.count("mapping")) throw UsageError(f.where(p + "kind") + ": hr job '" + name + "' needs mapping (an HR mapping file)");
       j.mapping_file = *f.get(p + "mapping");
@@ -109,8 +109,19 @@ ServeConfig load_serve_config(const ConfigFile &f) {
       if (keys.count("mapping") || keys.count("allow_mass_deactivation"))
         throw UsageError(f.where(p + "kind") + ": manifest job '" + name + "' takes only kind, dir, every_minutes/every_seconds");
       j.manifest_dir = *f.get(p + "dir");
+    } else if (j.kind == "export") {
+      if (!keys.count("dir")) throw UsageError(f.where(p + "kind") + ": export job '" + name + "' needs dir (where the snapshots are kept)");
+      if (keys.count("allow_mass_deactivation"))
+        throw UsageError(f.where(p + "kind") + ": export job '" + name + "' takes only kind, dir, mapping, tenant, every_minutes/every_seconds");
+      j.snapshot_dir = *f.get(p + "dir");
+      j.registry.mapping_path = keys.count("mapping") ? *f.get(p + "mapping") : default_mapping_path();
+      try {
+        load_registry_mapping(j.registry);  // a bad mapping stops serve at start; each run loads it again
+      } catch (const std::runtime_error &e) {
+        throw UsageError(std::string("job '") + name + "': " + e.what());
+      }
     } else {
-      throw UsageError(f.where(p + "kind") + ": unknown job kind '" + j.kind + "' (hr, apply, seal or manifest)");
+      throw UsageError(f.where(p + "kind") + ": unknown job kind '" + j.kind + "' (hr, apply, seal, manifest or export)");
     }
     c.jobs.push_back(std::move(j));
   }

@@ -16,6 +16,10 @@
 //     seal:
 //       kind: seal                     # audit.seal() of the registry_guard extension
 //       every_minutes: 60
+//     snapshot:
+//       kind: export                   # the fallback YAML snapshot (serve/export_job.hpp)
+//       dir: /var/lib/registry-sync/snapshot
+//       every_minutes: 15
 #pragma once
 
 #include <string>
@@ -29,15 +33,16 @@ namespace rgsync::serve {
 
 struct JobConfig {
   std::string name;
-  std::string kind;          // hr | apply | seal | manifest
+  std::string kind;          // hr | apply | seal | manifest | export
   double every_s = 0;
   std::string tenant = "default";
   bool allow_mass_deactivation = false;
   std::string mapping_file;  // hr
   hr::HrMapping mapping;     // hr, loaded at start so a bad file fails fast
-  RegistryOptions registry;  // apply: directory, mapping path, dangling policy
+  RegistryOptions registry;  // apply: directory, mapping path, dangling policy; export: mapping path
   std::string on_dangling = "fail";  // apply, as recorded with the run
   std::string manifest_dir;  // manifest: where each run writes registry-<UTC time>.json
+  std::string snapshot_dir;  // export: where the snapshots and the `current` symlink live
 };
 
 struct ServeConfig {
