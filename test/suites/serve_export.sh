@@ -28,6 +28,7 @@ runs() { get /metrics >/dev/null; sed -n "s/^registry_sync_job_runs_total{job=\"
 fingerprint() {  # the published state: where current points, every file's bytes and mode
   (cd "$snap" && readlink current && ls && find . \( -path ./current -o -path './.*' \) -prune -o -type f -print0 | sort -z | xargs -0 sha256sum)
 }
+gauge() { get /metrics >/dev/null; sed -n "s/^$1 //p" "$work/body" | head -1; }
 snapshots() { ls -d "$snap"/snapshot-* 2>/dev/null | wc -l | tr -d ' '; }
 
 "$RS" apply --registry examples/registry-2026-01 --on-dangling=drop >/dev/null 2>&1
@@ -66,6 +67,8 @@ taken=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["taken_a
 ts=$(metric registry_sync_snapshot_timestamp_seconds)
 tap_ok "$(python3 -c "import sys; sys.exit(0 if abs(float('$ts') - float('$taken')) < 0.001 else 1)"; echo $?)" "registry_sync_snapshot_timestamp_seconds is the current snapshot's taken_at ($ts)"
 age=$(metric registry_sync_snapshot_age_seconds)
+tap_is "$(gauge registry_sync_database_up)" 1 "registry_sync_database_up is 1"
+tap_is "$(gauge registry_sync_migrations_pending)" 0 "registry_sync_migrations_pending is 0"
 tap_ok "$(python3 -c "import sys; sys.exit(0 if 0 <= float('$age') < 60 else 1)"; echo $?)" "registry_sync_snapshot_age_seconds is small after a good run ($age)"
 wait_for 30 '[ "$(runs success)" -ge 4 ] 2>/dev/null'
 tap_is "$(snapshots)" 2 "after several runs the current snapshot and the previous one are kept, older ones removed"
@@ -98,6 +101,8 @@ before=$(fingerprint); ts_before=$(metric registry_sync_snapshot_timestamp_secon
 f1=$(runs failure)
 wait_for 30 '[ "$(runs failure)" -ge $((f1 + 3)) ] 2>/dev/null'
 tap_ok $? "runs fail while the database is down"
+wait_for 20 '[ "$(gauge registry_sync_database_up)" = 0 ]'
+tap_ok $? "registry_sync_database_up is 0 while the database is down"
 tap_is "$(fingerprint)" "$before" "the snapshots are byte-identical while the database is down"
 tap_is "$(metric registry_sync_snapshot_timestamp_seconds)" "$ts_before" "the snapshot timestamp stays the last good one's"
 age=$(metric registry_sync_snapshot_age_seconds)
@@ -111,6 +116,8 @@ pgc_pg_ctl start >/dev/null
 s0=$(runs success)
 wait_for 30 '[ "$(runs success)" -gt "$s0" ] 2>/dev/null'
 tap_ok $? "after the database is back the export succeeds without an operator"
+wait_for 20 '[ "$(gauge registry_sync_database_up)" = 1 ]'
+tap_ok $? "registry_sync_database_up is 1 again"
 tap_ok "$(cd "$snap/current" && sha256sum -c --quiet SHA256SUMS >/dev/null 2>&1; echo $?)" "the new snapshot checks out"
 tap_is "$(snapshots)" 2 "still two snapshots kept"
 kill -TERM "$spid"; wait "$spid"

@@ -54,6 +54,7 @@
 #include "common/redact.hpp"
 #include "serve/config.hpp"
 #include "serve/export_job.hpp"
+#include "serve/health_metrics.hpp"
 #include "serve/http.hpp"
 #include "serve/metrics.hpp"
 
@@ -158,6 +159,8 @@ bool rerun_while_blocked(const serve::JobConfig &c) {
 
 // The age of each export job's snapshot, for /metrics.
 serve::SnapshotMetrics g_snapshots;
+// Database reachability and migration state, for /metrics (kept by the readiness checker).
+serve::HealthMetrics g_health;
 
 // Runs one job once on its connection; returns the rows it changed.
 long run_job(JobState &j, const ConnectionSettings &cs, const std::atomic<bool> &stop) {
@@ -289,6 +292,7 @@ void check_readiness(std::unique_ptr<pqxx::connection> &conn, const ConnectionSe
     auto files = load_migrations(cfg.migrations_dir);
     MigrationStatus st = inspect_migrations(tx, files);
     size_t pending = st.count(MigrationState::kPending), edited = st.count(MigrationState::kEdited);
+    g_health.reachable(unix_now(), static_cast<long>(pending), static_cast<long>(edited));
     if (pending || edited)
       ready.set(503, "not ready: migrations not current (" + std::to_string(pending) + " pending, " + std::to_string(edited) +
                          " edited; checked " + utc_now() + "); run registry-sync migrate\n");
@@ -302,6 +306,7 @@ void check_readiness(std::unique_ptr<pqxx::connection> &conn, const ConnectionSe
     last_logged = err;
     bool db = dynamic_cast<const DatabaseError *>(&e) || dynamic_cast<const pqxx::broken_connection *>(&e) ||
               dynamic_cast<const pqxx::sql_error *>(&e);
+    if (db) g_health.unreachable(unix_now());
     ready.set(503, std::string("not ready: ") + (db ? "database not reachable or not answering" : "readiness check failed") +
                        " (checked " + utc_now() + "; details in the serve log)\n");
   }
@@ -360,7 +365,7 @@ int run_serve(const std::vector<std::string> &args) {
     if (method != "GET" && method != "HEAD") return {405, "text/plain; charset=utf-8", "GET only\n"};
     if (path == "/healthz") return {200, "text/plain; charset=utf-8", "ok\n"};  // the process serves
     if (path == "/readyz") return ready.get();
-    if (path == "/metrics") return {200, "text/plain; version=0.0.4; charset=utf-8", metrics.render() + g_snapshots.render(unix_now())};
+    if (path == "/metrics") return {200, "text/plain; version=0.0.4; charset=utf-8", metrics.render() + g_health.render() + g_snapshots.render(unix_now())};
     return {404, "text/plain; charset=utf-8", "not found (try /healthz, /readyz, /metrics)\n"};
   });
 
