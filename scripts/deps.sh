@@ -5,7 +5,7 @@ set -euo pipefail
 pkgs=(make g++ clang-14 libclang-rt-14-dev llvm-14 pkg-config cmake postgresql-15 postgresql-server-dev-15
       libpqxx-dev libyaml-dev libyaml-cpp-dev libspdlog-dev libboost-program-options-dev
       nlohmann-json3-dev libcurl4-openssl-dev libcpp-httplib-dev libgtest-dev libgmock-dev libssl-dev
-      curl ca-certificates python3 pgbackrest)
+      curl ca-certificates python3 python3-yaml pgbackrest prometheus prometheus-alertmanager)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
