@@ -19,10 +19,23 @@ daemon:
 	  cmake --build build/daemon -j $(JOBS); \
 	fi
 
+# The extension into PostgreSQL's directories (pg_config); registry-sync into PREFIX:
+#   bin/registry-sync
+#   share/registry-sync/migrations/*.sql        (migrate's and serve's /readyz default when ./migrations is absent)
+#   share/registry-sync/registry-mapping.yaml  (apply's / export's default mapping)
+#   share/registry-sync/examples/              (examples/, the HR mapping examples, the systemd unit)
+#   share/bash-completion/completions/registry-sync
+# PREFIX=/usr gives the /usr/share/registry-sync paths the README uses; DESTDIR stages the tree.
+RS_SHARE = $(DESTDIR)$(PREFIX)/share/registry-sync
 install: all
 	$(MAKE) -f pgxs.mk PG_CONFIG=$(PG_CONFIG) install
-	@if [ -x build/daemon/registry-sync ]; then install -D -m 755 build/daemon/registry-sync $(DESTDIR)$(PREFIX)/bin/registry-sync; fi
-	install -D -m 644 config/registry-mapping.yaml $(DESTDIR)$(PREFIX)/share/registry-sync/registry-mapping.yaml
+	install -D -m 755 build/daemon/registry-sync $(DESTDIR)$(PREFIX)/bin/registry-sync
+	install -d $(RS_SHARE)/migrations $(RS_SHARE)/examples $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+	install -m 644 migrations/*.sql $(RS_SHARE)/migrations/
+	install -m 644 config/registry-mapping.yaml $(RS_SHARE)/registry-mapping.yaml
+	cp -R examples/. $(RS_SHARE)/examples/
+	install -m 644 config/hr-*.yaml packaging/registry-sync.service $(RS_SHARE)/examples/
+	build/daemon/registry-sync completion bash > $(DESTDIR)$(PREFIX)/share/bash-completion/completions/registry-sync
 
 # pg_regress against an already running server (PGHOST/PGPORT) with the extension installed.
 installcheck:

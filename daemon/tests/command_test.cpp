@@ -32,3 +32,18 @@ TEST(CommandTable, ExceptionBecomesItsExitCodeAndMessage) {
   EXPECT_EQ(rgsync::dispatch(kTable, {"test-usage-error"}, out, err), rgsync::kUsage);
   EXPECT_NE(err.str().find("registry-sync test-usage-error: error: bad --flag"), std::string::npos);
 }
+
+TEST(CommandTable, VersionAndCompletion) {
+  for (const char *flag : {"--version", "-V"}) {
+    std::ostringstream out, err;
+    EXPECT_EQ(rgsync::dispatch(kTable, {flag}, out, err), rgsync::kOk);
+    EXPECT_EQ(out.str(), std::string("registry-sync ") + rgsync::version() + "\n");
+  }
+  EXPECT_STRNE(rgsync::version(), "");
+  std::ostringstream out, err;
+  EXPECT_EQ(rgsync::dispatch(kTable, {"completion", "bash"}, out, err), rgsync::kOk);
+  EXPECT_NE(out.str().find("compgen -W \"test-echo-count test-usage-error --help --version\""), std::string::npos);
+  EXPECT_NE(out.str().find("complete -o filenames -F _registry_sync registry-sync"), std::string::npos);
+  std::ostringstream out2, err2;
+  EXPECT_EQ(rgsync::dispatch(kTable, {"completion", "zsh"}, out2, err2), rgsync::kUsage);
+}

@@ -20,11 +20,19 @@ struct Command {
   CommandFn run;
 };
 
+// The release, as `registry-sync --version` prints it.
+const char *version();
+
 // The usage text listing every command of `table` with its summary.
 void print_usage(const std::vector<Command> &table, std::ostream &out);
 
+// A bash completion script for `table` (`registry-sync completion bash`): command names, and
+// each command's options as its --help lists them.
+void print_bash_completion(const std::vector<Command> &table, std::ostream &out);
+
 // Runs the command named by args[0] with the rest of `args`: usage (kUsage) when the name is
-// missing or unknown, the list on --help; an exception escaping the command is printed
+// missing or unknown, the list on --help, the release on --version / -V, a completion script on
+// `completion bash`; an exception escaping the command is printed
 // (redacted) to `err` and mapped to its exit code.
 int dispatch(const std::vector<Command> &table, const std::vector<std::string> &args, std::ostream &out,
              std::ostream &err);

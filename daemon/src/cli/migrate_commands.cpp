@@ -1,6 +1,9 @@
 // The `migrate`, `status` and `repair` subcommands (logic in migrator.cpp).
 #include <pqxx/transaction>
 
+#include <unistd.h>
+
+#include <filesystem>
 #include <iostream>
 
 #include "cli/options.hpp"
@@ -15,11 +18,23 @@ namespace rgsync {
 namespace {
 void add_dir_option(po::options_description &opts) {
   opts.add_options()("dir", po::value<std::string>()->value_name("DIR"),
-                     "migrations directory (default: migrations); env REGISTRY_SYNC_MIGRATIONS, config migrations_dir");
+                     "migrations directory (default: ./migrations, else the installed <prefix>/share/registry-sync/migrations); env REGISTRY_SYNC_MIGRATIONS, config migrations_dir");
 }
 
+// Unset: ./migrations when it exists (a checkout of a registry repository), else the
+// migrations `make install` put beside the binary (<prefix>/share/registry-sync/migrations).
 std::string migrations_dir(const Settings &s) {
-  return s.value("dir", "REGISTRY_SYNC_MIGRATIONS", "migrations_dir").value_or("migrations");
+  if (auto v = s.value("dir", "REGISTRY_SYNC_MIGRATIONS", "migrations_dir")) return *v;
+  std::error_code ec;
+  if (std::filesystem::is_directory("migrations", ec)) return "migrations";
+  char buf[4096];
+  ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n > 0) {
+    std::string exe(buf, static_cast<size_t>(n));
+    std::string installed = exe.substr(0, exe.rfind('/')) + "/../share/registry-sync/migrations";
+    if (std::filesystem::is_directory(installed, ec)) return std::filesystem::canonical(installed, ec).string();
+  }
+  return "migrations";
 }
 
 // `migrate --check`: the safety findings of the pending files and the edited applied ones.
