@@ -19,6 +19,7 @@ n_repo=$(ls migrations/*.sql | wc -l)
 tap_is "$(ls "$share"/migrations/*.sql 2>/dev/null | wc -l)" "$n_repo" "every migration is installed under /usr/share/registry-sync/migrations"
 tap_ok "$(diff -r migrations "$share/migrations" >/dev/null; echo $?)" \
   "installed migrations are byte-identical (checksums match what migrate records)"
+tap_ok "$([ -x "$share/examples/ci/registry-ci.sh" ] && cmp -s examples/ci/github-actions.yml "$share/examples/ci/github-actions.yml"; echo $?)" "the CI example (workflow and its executable script) is installed"
 tap_ok "$(cmp -s config/registry-mapping.yaml "$share/registry-mapping.yaml"; echo $?)" "the registry mapping is installed"
 tap_ok "$(cmp -s examples/registry-2026-01/kpi_registry.yaml "$share/examples/registry-2026-01/kpi_registry.yaml"; echo $?)" "the example registry is installed"
 tap_ok "$([ -f "$share/examples/hr-workday.yaml" ] && [ -f "$share/examples/registry-sync.service" ]; echo $?)" "HR mapping examples and the systemd unit are installed as examples"
