@@ -80,12 +80,14 @@ jobs:
   seal: {kind: seal, every_minutes: 60}
   manifests: {kind: manifest, dir: $work/manifests, every_minutes: 60}
   snapshot: {kind: export, dir: $work/snap, every_minutes: 60}
+  health: {kind: health, every_minutes: 60}
 YAML
 "$RS" serve --config "$work/serve.yaml" >"$work/serve.log" 2>&1 & spid=$!; pids+=($spid)
 ok=1
 for _ in $(seq 1 150); do
   if curl -s --max-time 5 "http://127.0.0.1:$port/metrics" >"$work/metrics" 2>/dev/null &&
-     grep -q '^registry_sync_snapshot_age_seconds' "$work/metrics" && grep -q '^registry_sync_database_up' "$work/metrics"; then ok=0; break; fi
+     grep -q '^registry_sync_snapshot_age_seconds' "$work/metrics" && grep -q '^registry_sync_database_up' "$work/metrics" &&
+     grep -q '^registry_sync_audit_verify_ok' "$work/metrics"; then ok=0; break; fi
   sleep 0.2
 done
 tap_ok "$ok" "serve's /metrics is scraped"

@@ -55,6 +55,7 @@
 #include "serve/config.hpp"
 #include "serve/export_job.hpp"
 #include "serve/health_metrics.hpp"
+#include "serve/health_job.hpp"
 #include "serve/http.hpp"
 #include "serve/metrics.hpp"
 
@@ -154,13 +155,15 @@ std::string input_fingerprint(const serve::JobConfig &c) {
 // Jobs whose input includes data that is only seen by running (HR over HTTP, the database for
 // seal) are re-run at their interval while blocked; the others only when a file changed.
 bool rerun_while_blocked(const serve::JobConfig &c) {
-  return c.kind == "seal" || c.kind == "manifest" || c.kind == "export" || (c.kind == "hr" && c.mapping.source.file.empty());
+  return c.kind == "seal" || c.kind == "manifest" || c.kind == "export" || c.kind == "health" || (c.kind == "hr" && c.mapping.source.file.empty());
 }
 
 // The age of each export job's snapshot, for /metrics.
 serve::SnapshotMetrics g_snapshots;
 // Database reachability and migration state, for /metrics (kept by the readiness checker).
 serve::HealthMetrics g_health;
+// The health job's registry metrics (audit, references, HR), for /metrics.
+serve::HealthState g_registry_health;
 
 // Runs one job once on its connection; returns the rows it changed.
 long run_job(JobState &j, const ConnectionSettings &cs, const std::atomic<bool> &stop) {
@@ -216,6 +219,15 @@ long run_job(JobState &j, const ConnectionSettings &cs, const std::atomic<bool> 
     write_manifest_file(m, path);
     spdlog::info("job {}: manifest of {} tables{} -> {}", j.cfg.name, m.tables.size(),
                  m.audit_ok && !*m.audit_ok ? " (audit.verify() fails: " + m.audit_problem + ")" : "", path);
+    return 0;
+  }
+  if (j.cfg.kind == "health") {
+    serve::Health h = serve::compute_health(*j.conn);
+    long dangling = 0;
+    for (const auto &[k, n] : h.reference_violations) dangling += n;
+    spdlog::info("job {}: audit {}, {} unsealed, {} missing reference element(s)", j.cfg.name,
+                 !h.audit_ok ? "not installed" : *h.audit_ok ? "verified" : "VERIFY FAILED", h.audit_unsealed, dangling);
+    g_registry_health.set(j.cfg.name, std::move(h));
     return 0;
   }
   if (j.cfg.kind == "export") {
@@ -365,7 +377,7 @@ int run_serve(const std::vector<std::string> &args) {
     if (method != "GET" && method != "HEAD") return {405, "text/plain; charset=utf-8", "GET only\n"};
     if (path == "/healthz") return {200, "text/plain; charset=utf-8", "ok\n"};  // the process serves
     if (path == "/readyz") return ready.get();
-    if (path == "/metrics") return {200, "text/plain; version=0.0.4; charset=utf-8", metrics.render() + g_health.render() + g_snapshots.render(unix_now())};
+    if (path == "/metrics") return {200, "text/plain; version=0.0.4; charset=utf-8", metrics.render() + g_health.render() + g_registry_health.render() + g_snapshots.render(unix_now())};
     return {404, "text/plain; charset=utf-8", "not found (try /healthz, /readyz, /metrics)\n"};
   });
 
@@ -487,7 +499,7 @@ int run_serve(const std::vector<std::string> &args) {
         j.blocked = true;
         j.blocked_fingerprint = fingerprint;
         std::string inputs = j.cfg.kind == "apply" ? "the registry files or the mapping"
-                           : j.cfg.kind == "seal" || j.cfg.kind == "manifest" || j.cfg.kind == "export" ? "the database (checked every interval)"
+                           : j.cfg.kind == "seal" || j.cfg.kind == "manifest" || j.cfg.kind == "export" || j.cfg.kind == "health" ? "the database (checked every interval)"
                            : rerun_while_blocked(j.cfg) ? "the HR data (checked every interval), the mapping or the token"
                                                         : "the HR file, the mapping or the token";
         if (same) spdlog::info("job {}: still failing permanently ({}), input unchanged", j.cfg.name, f.why);

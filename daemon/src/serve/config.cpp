@@ -59,7 +59,7 @@ ServeConfig load_serve_config(const ConfigFile &f) {
         throw UsageError(f.where(p + k) + ": unknown job setting '" + k + "' (kind, every_minutes, every_seconds, mapping, tenant, allow_mass_deactivation, registry, on_dangling, dir)");
     JobConfig j;
     j.name = name;
-    if (!keys.count("kind")) throw UsageError(f.where(p.substr(0, p.size() - 1)) + ": job '" + name + "' needs kind (hr, apply, seal, manifest or export)");
+    if (!keys.count("kind")) throw UsageError(f.where(p.substr(0, p.size() - 1)) + ": job '" + name + "' needs kind (hr, apply, seal, manifest, export or health)");
     j.kind = *f.get(p + "kind");
     if (keys.count("every_minutes") == keys.count("every_seconds"))
       throw UsageError(f.where(p + "kind") + ": job '" + name + "' needs exactly one of every_minutes or every_seconds");
@@ -109,6 +109,9 @@ ServeConfig load_serve_config(const ConfigFile &f) {
       if (keys.count("mapping") || keys.count("allow_mass_deactivation"))
         throw UsageError(f.where(p + "kind") + ": manifest job '" + name + "' takes only kind, dir, every_minutes/every_seconds");
       j.manifest_dir = *f.get(p + "dir");
+    } else if (j.kind == "health") {
+      if (keys.count("mapping") || keys.count("allow_mass_deactivation") || keys.count("tenant"))
+        throw UsageError(f.where(p + "kind") + ": health job '" + name + "' takes only kind, every_minutes/every_seconds");
     } else if (j.kind == "export") {
       if (!keys.count("dir")) throw UsageError(f.where(p + "kind") + ": export job '" + name + "' needs dir (where the snapshots are kept)");
       if (keys.count("allow_mass_deactivation"))
@@ -121,7 +124,7 @@ ServeConfig load_serve_config(const ConfigFile &f) {
         throw UsageError(std::string("job '") + name + "': " + e.what());
       }
     } else {
-      throw UsageError(f.where(p + "kind") + ": unknown job kind '" + j.kind + "' (hr, apply, seal, manifest or export)");
+      throw UsageError(f.where(p + "kind") + ": unknown job kind '" + j.kind + "' (hr, apply, seal, manifest, export or health)");
     }
     c.jobs.push_back(std::move(j));
   }

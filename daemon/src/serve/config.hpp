@@ -33,7 +33,7 @@ namespace rgsync::serve {
 
 struct JobConfig {
   std::string name;
-  std::string kind;          // hr | apply | seal | manifest | export
+  std::string kind;          // hr | apply | seal | manifest | export | health
   double every_s = 0;
   std::string tenant = "default";
   bool allow_mass_deactivation = false;
