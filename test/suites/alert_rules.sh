@@ -3,7 +3,8 @@
 # tests (promtool test rules) pass, and a changed rule makes them fail; every rule has a
 # severity and a runbook that exists; the example Prometheus and Alertmanager configs are
 # valid; and no rule or rules test names a metric that a running serve (with a job of every
-# kind) does not export - the names are scraped from its /metrics.
+# kind) does not export - the names are scraped from its /metrics; the same for the panels of
+# the Grafana dashboard (packaging/grafana).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 . test/lib/pgcluster.sh
@@ -94,6 +95,43 @@ tap_ok "$ok" "serve's /metrics is scraped"
 grep '^# TYPE ' "$work/metrics" | awk '{ print $3 }' | sort -u >"$work/exported"
 tap_ok "$([ "$(wc -l <"$work/exported")" -ge 10 ]; echo $?)" "serve exports $(wc -l <"$work/exported") metric families"
 kill -TERM "$spid"; wait "$spid"
+
+# unknown_dashboard_metrics DASHBOARD: metric names in panel queries and template variables
+# that serve does not export; also a panel that names no registry_sync_ metric.
+unknown_dashboard_metrics() {
+  python3 - "$work/exported" "$1" <<'PY'
+import json, re, sys
+exported = set(open(sys.argv[1]).read().split())
+d = json.load(open(sys.argv[2]))
+out = []
+for p in d["panels"]:
+    names = set()
+    for t in p.get("targets", []):
+        names |= set(re.findall(r"\bregistry_sync_[a-zA-Z0-9_:]*", t.get("expr", "")))
+    if not names:
+        out.append(f"panel {p['title']!r}: names no registry_sync_ metric")
+    out += [f"panel {p['title']!r}: {n}" for n in sorted(names - exported)]
+for v in d.get("templating", {}).get("list", []):
+    q = v.get("query", "")
+    out += [f"variable {v['name']}: {n}" for n in sorted(set(re.findall(r"\bregistry_sync_[a-zA-Z0-9_:]*", q if isinstance(q, str) else "")) - exported)]
+print("\n".join(out))
+PY
+}
+tap_is "$(unknown_dashboard_metrics packaging/grafana/registry-sync.dashboard.json)" "" \
+  "every metric the Grafana dashboard's panels name is exported by serve"
+# The panels' queries parse: promtool check rules on them as recording rules ($instance -> .*).
+python3 - packaging/grafana/registry-sync.dashboard.json "$work/panels.rules.yml" <<'PY'
+import json, sys, yaml
+d = json.load(open(sys.argv[1]))
+rules = [{"record": f"dashboard:panel_{p['id']}_{t['refId']}", "expr": t["expr"].replace("$instance", ".*")}
+         for p in d["panels"] for t in p["targets"]]
+yaml.safe_dump({"groups": [{"name": "dashboard", "rules": rules}]}, open(sys.argv[2], "w"))
+PY
+out=$(promtool check rules "$work/panels.rules.yml" 2>&1); rc=$?
+tap_is "$rc" 0 "every panel query of the dashboard is valid PromQL (promtool)"; [ "$rc" = 0 ] || echo "$out" | sed 's/^/#   /'
+sed 's/registry_sync_job_last_duration_seconds/registry_sync_job_duration_seconds/' packaging/grafana/registry-sync.dashboard.json >"$work/dash.json"
+tap_like "$(unknown_dashboard_metrics "$work/dash.json")" "panel 'Job run duration': registry_sync_job_duration_seconds" \
+  "a panel naming a metric serve does not export is found"
 
 # unknown_metrics RULES [TEST]: metric names in rule expressions (and in the rules test's input
 # series) that serve does not export; also a rule that names no registry_sync_ metric at all.
