@@ -82,14 +82,20 @@ out=$(cd "$work" && PGDATABASE=$target REGISTRY=$broken MIGRATIONS=$bad_m SUMMAR
 tap_is "$rc" 1 "deploy: an invalid registry fails validation (exit 1)"
 tap_is "$(q "$target" "select count(*) from supabase_migrations.schema_migrations where version = '20991231000001'")" 0 "before any migration ran"
 
-# this repository's own history: from the 25 November release, the watermark type change is found
+# this repository's own history: from the 25 November release every later file passes the
+# check (the watermark type change carries its allow-destructive marker) ...
 old=$work/old; mkdir "$old"; cp "$repo"/migrations/202611251*.sql "$old"/
 olddb=cie_old_$$; newdb "$olddb"
 "$rs" migrate --dir "$old" --dbname "$olddb" >/dev/null 2>&1
 out=$("$rs" migrate --check --dir "$repo/migrations" --dbname "$olddb" 2>&1); rc=$?
-tap_is "$rc" 1 "from the 25 November migrations, migrate --check flags this repository's later files"
+tap_is "$rc" 0 "from the 25 November migrations, migrate --check accepts this repository's later files ($out)"
+# ... and without the marker the same change is flagged
+unmarked=$work/unmarked; mkdir "$unmarked"; cp "$repo"/migrations/*.sql "$unmarked"/
+sed -i '/registry-sync: allow-destructive/d' "$unmarked"/20261130120000_watermark_timestamptz.sql
+out=$("$rs" migrate --check --dir "$unmarked" --dbname "$olddb" 2>&1); rc=$?
+tap_is "$rc" 1 "the same history with the watermark file's marker removed is refused"
 tap_like "$out" "20261130120000_watermark_timestamptz.sql:5: destructive: ALTER TABLE registry_sync.watermarks ALTER COLUMN value TYPE" \
-  "the watermark type change (an unmarked column type change of an existing table)"
+  "the unmarked watermark type change is named with file:line"
 psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $olddb" >/dev/null 2>&1
 
 out=$("$ci" 2>&1); rc=$?
