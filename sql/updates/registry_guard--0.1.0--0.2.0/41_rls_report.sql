@@ -1,0 +1,1 @@
+../../src/35_rls_report.sql
