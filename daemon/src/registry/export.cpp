@@ -45,11 +45,28 @@ TableData read_table(pqxx::transaction_base &tx, const TableDef &t, const std::s
 }
 
 // The entry field a column is written to, or "" when the column is derived on the way in.
+// A dotted path (metadata.name) is written as nested mappings; $stem / $path / const are derived.
 std::string field_for(const ListDef &l, const std::string &col) {
   auto it = l.columns.find(col);
   if (it == l.columns.end()) return col;
-  if (it->second.kind == ColumnRule::From) return it->second.fields.front();
+  if (it->second.kind == ColumnRule::From || it->second.kind == ColumnRule::FirstOf)
+    for (const auto &src : it->second.fields)
+      if (src[0] != '$') return src;
   return "";
+}
+
+// The value at a dotted path of `entry` (creating the mappings on the way); nullptr when the
+// path is already taken by a value that is not a mapping.
+json *slot(json &entry, const std::string &field) {
+  json *cur = &entry;
+  auto segs = source_path(field);
+  for (size_t i = 0; i + 1 < segs.size(); ++i) {
+    if (!cur->contains(segs[i])) (*cur)[segs[i]] = json::object();
+    cur = &(*cur)[segs[i]];
+    if (!cur->is_object()) return nullptr;
+  }
+  if (cur->contains(segs.back())) return nullptr;
+  return &(*cur)[segs.back()];
 }
 
 // The column whose value comes from entry field `field` (to check a derived column against it).
@@ -66,6 +83,9 @@ ExportResult export_registry(pqxx::connection &conn, const Mapping &m, const std
   for (const auto &f : m.files)
     if (f.path.find_first_of("*?[") != std::string::npos)
       throw OperationError("export cannot write '" + f.path + "': a glob source has no single file to write its rows to; map it to a file path");
+  for (const auto &f : m.files)
+    if (f.entry)
+      throw OperationError("export cannot write '" + f.path + "': a file that is one entry (entry:) has no file name to write each row to; export with a mapping that lists the table in one file");
   pqxx::read_transaction tx(conn);
   select_tenant(tx, tenant);
   std::map<std::string, TableData> data;
@@ -112,8 +132,8 @@ ExportResult export_registry(pqxx::connection &conn, const Mapping &m, const std
               continue;
             }
             std::string field = field_for(l, col);
-            if (field.empty() || row[col].is_null() || entry.contains(field)) continue;
-            entry[field] = row[col];
+            if (field.empty() || row[col].is_null()) continue;
+            if (json *to = slot(entry, field)) *to = row[col];
           }
           for (size_t ci = 0; ci < l.children.size(); ++ci) {
             const ChildDef &ch = l.children[ci];
@@ -126,9 +146,18 @@ ExportResult export_registry(pqxx::connection &conn, const Mapping &m, const std
               for (const json *cr : it->second) {
                 json item = json::object();
                 json element;
-                for (const auto &[c, r] : ch.columns) {
-                  if (r.kind == ColumnRule::Element) element = (*cr)[c];
-                  else if (r.kind == ColumnRule::From && !(*cr)[c].is_null()) item[r.fields.front()] = (*cr)[c];
+                for (const auto &[c, ty] : m.table(ch.table)->columns) {
+                  auto r = ch.columns.find(c);
+                  if (r != ch.columns.end() && r->second.kind == ColumnRule::Element) { element = (*cr)[c]; continue; }
+                  std::string field = c;  // a column without a rule reads the element's same-named field
+                  if (r != ch.columns.end()) {
+                    field.clear();
+                    if (r->second.kind == ColumnRule::From || r->second.kind == ColumnRule::FirstOf)
+                      for (const auto &src : r->second.fields)
+                        if (src[0] != '$') { field = src; break; }
+                  }
+                  if (field.empty() || (*cr)[c].is_null()) continue;
+                  if (json *to = slot(item, field)) *to = (*cr)[c];
                 }
                 items.push_back(item.empty() ? element : item);
               }

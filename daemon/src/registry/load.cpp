@@ -73,12 +73,49 @@ const char *kind_name(const Node &n) {
   return "a single value";
 }
 
+// The fields a list's entries may have: read whole, or (for dotted paths) containers whose
+// own keys are checked the same way.
+struct Known {
+  std::unordered_set<std::string> whole;
+  std::map<std::string, Known> containers;
+
+  void add(const std::string &source) {
+    if (source.empty() || source[0] == '$') return;
+    size_t dot = source.find('.');
+    if (dot == std::string::npos) whole.insert(source);
+    else containers[source.substr(0, dot)].add(source.substr(dot + 1));
+  }
+};
+
 struct Loader {
   const Mapping &m;
   Registry &reg;
   Findings &f;
+  std::vector<size_t> file_def;  // reg.files index -> m.files index
+  std::vector<Node> stems, paths;  // $stem / $path of each file
+  std::set<std::pair<size_t, std::pair<uint32_t, uint32_t>>> reported;  // one error per bad container
 
   const std::string &shown(size_t file) const { return reg.files[file].shown; }
+
+  // The node a source names in `entry`: a field, a dotted path, $stem or $path; nullptr when
+  // absent (an error when a path goes through something that is not a mapping).
+  const Node *lookup(size_t file, const Node &entry, const std::string &source, const std::string &what) {
+    if (source[0] == '$') return source == "$stem" ? &stems[file] : &paths[file];
+    if (source.find('.') == std::string::npos) return entry.get(source);
+    const Node *cur = &entry;
+    std::string walked;
+    for (const auto &seg : source_path(source)) {
+      if (!cur->is_map()) {
+        if (!is_null(*cur) && reported.insert({file, {cur->mark.line, cur->mark.column}}).second)
+          f.error(shown(file), cur->mark, what + ": '" + walked + "' must be a mapping to read " + source + ", got " + kind_name(*cur));
+        return nullptr;
+      }
+      cur = cur->get(seg);
+      if (!cur) return nullptr;
+      walked += (walked.empty() ? "" : ".") + seg;
+    }
+    return cur;
+  }
 
   // Converts a value node to the column's type; false (with an error) when it does not fit.
   bool convert(size_t file, const Node &v, ColType t, Cell &c, const std::string &what) {
@@ -178,9 +215,8 @@ struct Loader {
       case ColumnRule::From: {
         const Node *v = nullptr;
         const std::string *used = nullptr;
-        const Node &src = element && element->is_map() ? *element : entry;
         for (const auto &field : rule.fields) {
-          const Node *x = src.get(field);
+          const Node *x = lookup(file, entry, field, what);
           if (!x) continue;
           if (v) { f.error(shown(file), x->mark, what + ": both '" + *used + "' and '" + field + "' are given; keep one"); return; }
           v = x;
@@ -189,8 +225,24 @@ struct Loader {
         if (v) convert(file, *v, t, c, what);
         break;
       }
+      case ColumnRule::FirstOf: {
+        for (const auto &field : rule.fields) {
+          const Node *x = lookup(file, entry, field, what);
+          if (!x || is_null(*x)) continue;
+          convert(file, *x, t, c, what);
+          break;
+        }
+        break;
+      }
+      case ColumnRule::Const: {
+        Node d = *rule.const_value;
+        d.mark = entry.mark;
+        convert(file, d, t, c, what + " (const)");
+        c.mark = entry.mark;
+        break;
+      }
       case ColumnRule::Slug: {
-        const Node *v = entry.get(rule.fields[0]);
+        const Node *v = lookup(file, entry, rule.fields[0], what);
         if (v && v->is_scalar() && !is_null(*v)) {
           c.text = slugify(v->text);
           c.null = c.text.empty();
@@ -202,7 +254,7 @@ struct Loader {
         break;
       }
       case ColumnRule::SortedKeys: {
-        const Node *v = entry.get(rule.fields[0]);
+        const Node *v = lookup(file, entry, rule.fields[0], what);
         if (v && v->is_map()) {
           c.null = false;
           c.mark = v->mark;
@@ -235,6 +287,13 @@ struct Loader {
     apply_default(file, rule, entry, t, c, what);
   }
 
+  // The row's key as shown, or "" while a key column has no value.
+  static std::string label_of(const TableDef &t, const Row &row) {
+    for (const auto &k : t.key)
+      if (row.cells[static_cast<size_t>(t.column_index(k))].null) return "";
+    return row_label(t, row);
+  }
+
   // Builds one row of `t` from an entry; returns false when it has errors.
   bool build_row(size_t file, const TableDef &t, const std::map<std::string, ColumnRule> &rules, const Node &entry,
                  const Node *element, size_t position, const Row *parent, const TableDef *parent_def, Row &row) {
@@ -254,7 +313,8 @@ struct Loader {
       const Cell &c = row.cells[static_cast<size_t>(t.column_index(req))];
       if (c.null) {
         std::string label;
-        if (const Node *id = entry.get("id"); id && id->is_scalar()) label = " '" + id->text + "'";
+        if (!label_of(t, row).empty()) label = " '" + label_of(t, row) + "'";
+        else if (const Node *id = entry.get("id"); id && id->is_scalar()) label = " '" + id->text + "'";
         f.error(shown(file), row.mark, t.name + " entry" + label + " has no value for required column '" + req + "'");
       }
     }
@@ -262,15 +322,41 @@ struct Loader {
   }
 
   // Fields an entry may have: every field a rule reads, children's lists, and ignore:.
-  static std::unordered_set<std::string> known_fields(const TableDef &t, const ListDef &l) {
-    std::unordered_set<std::string> k(l.ignore.begin(), l.ignore.end());
+  static Known known_fields(const TableDef &t, const std::map<std::string, ColumnRule> &rules, const std::vector<std::string> &ignore,
+                            const std::vector<ChildDef> *children) {
+    Known k;
+    for (const auto &i : ignore) k.add(i);
     for (const auto &[col, type] : t.columns) {
-      auto it = l.columns.find(col);
-      if (it == l.columns.end()) { k.insert(col); continue; }
-      for (const auto &fld : it->second.fields) k.insert(fld);
+      auto it = rules.find(col);
+      if (it == rules.end()) { k.add(col); continue; }
+      switch (it->second.kind) {
+        case ColumnRule::Parent: case ColumnRule::Element: case ColumnRule::Position: case ColumnRule::Const: break;
+        default: for (const auto &fld : it->second.fields) k.add(fld);
+      }
     }
-    for (const auto &c : l.children) k.insert(c.from);
+    if (children)
+      for (const auto &c : *children) k.add(c.from);
     return k;
+  }
+
+  // Reports the fields of `node` that `known` does not name (recursing into containers read
+  // through dotted paths).
+  void check_fields(size_t file, const Known &known, const Node &node, const std::string &prefix, const TableDef &t, const std::string &label,
+                    UnknownFields mode) {
+    for (size_t i = 0; i < node.map_size(); ++i) {
+      const Node &k = node.key(i);
+      if (known.whole.count(k.text)) continue;
+      auto c = known.containers.find(k.text);
+      if (c != known.containers.end()) {
+        if (node.value(i).is_map()) check_fields(file, c->second, node.value(i), prefix + k.text + ".", t, label, mode);
+        continue;
+      }
+      std::string msg = "unknown field '" + prefix + k.text + "' in " + t.name + " entry" + (label.empty() ? "" : " '" + label + "'");
+      if (mode == UnknownFields::Error)
+        f.error(shown(file), k.mark, msg + " (add it to the mapping, or to its ignore: list)");
+      else
+        f.warning(shown(file), k.mark, msg + " is not stored (add it to the mapping, or to its ignore: list)");
+    }
   }
 
   void add_row(TableRows &tr, Row &&row, const std::string &list_key) {
@@ -289,6 +375,21 @@ struct Loader {
       const Cell &a = prev.cells[i], &b = row.cells[i];
       same = a.null == b.null && a.text == b.text && a.elems == b.elems;
     }
+    // A declared precedence (overrides:) decides, and is reported every time it does.
+    size_t rd = file_def[row.file], pd = file_def[prev.file];
+    std::string here = shown(row.file) + ":" + std::to_string(row.mark.line);
+    std::string how = same ? " (same content)" : "";
+    if (m.overrides(rd, pd)) {
+      f.warning(shown(row.file), row.mark, t.name + " key '" + row_label(t, row) + "' from " + here + " overrides " + where + how + " (mapping: " +
+                                               m.files[rd].path + " overrides " + m.files[pd].path + ")");
+      prev = std::move(row);
+      return;
+    }
+    if (m.overrides(pd, rd)) {
+      f.warning(shown(row.file), row.mark, t.name + " key '" + row_label(t, row) + "' at " + here + " is overridden by " + where + how + " (mapping: " +
+                                               m.files[pd].path + " overrides " + m.files[rd].path + ")");
+      return;
+    }
     if (same) return;
     switch (t.duplicates) {
       case Duplicates::Error:
@@ -305,11 +406,16 @@ struct Loader {
     }
   }
 
-  std::map<const ListDef *, std::unordered_set<std::string>> known_cache;
+  std::map<const void *, Known> known_cache;
 
-  const std::unordered_set<std::string> &known_for(const ListDef &l, const TableDef &t) {
+  const Known &known_for(const ListDef &l, const TableDef &t) {
     auto it = known_cache.find(&l);
-    if (it == known_cache.end()) it = known_cache.emplace(&l, known_fields(t, l)).first;
+    if (it == known_cache.end()) it = known_cache.emplace(&l, known_fields(t, l.columns, l.ignore, &l.children)).first;
+    return it->second;
+  }
+  const Known &known_for(const ChildDef &c, const TableDef &t) {
+    auto it = known_cache.find(&c);
+    if (it == known_cache.end()) it = known_cache.emplace(&c, known_fields(t, c.columns, c.ignore, nullptr)).first;
     return it->second;
   }
 
@@ -317,23 +423,18 @@ struct Loader {
     TableRows &tr = *reg.table(l.table);
     const TableDef &t = *tr.def;
     if (!entry.is_map()) {
-      f.error(shown(file), entry.mark, "each " + t.name + " entry must be a mapping of fields, got " + kind_name(entry));
+      if (l.key.empty())
+        f.error(shown(file), entry.mark, "this file must be one " + t.name + " entry (a mapping of fields), got " + kind_name(entry));
+      else
+        f.error(shown(file), entry.mark, "each " + t.name + " entry must be a mapping of fields, got " + kind_name(entry));
       return;
     }
-    const auto &known = known_for(l, t);
     Row row;
     bool ok = build_row(file, t, l.columns, entry, nullptr, 0, nullptr, nullptr, row);
-    for (size_t i = 0; i < entry.map_size(); ++i) {
-      const Node &k = entry.key(i);
-      if (!known.count(k.text)) {
-        std::string label = ok ? row_label(t, row) : "";
-        f.warning(shown(file), k.mark, "unknown field '" + k.text + "' in " + t.name + " entry" + (label.empty() ? "" : " '" + label + "'") +
-                                           " is not stored (add it to the mapping, or to its ignore: list)");
-      }
-    }
+    check_fields(file, known_for(l, t), entry, "", t, label_of(t, row), l.unknown);
     if (ok) {
       for (const auto &ch : l.children) load_children(file, ch, entry, row, t);
-      add_row(tr, std::move(row), l.key);
+      add_row(tr, std::move(row), l.key.empty() ? m.files[file_def[file]].path : l.key);
     }
   }
 
@@ -348,20 +449,36 @@ struct Loader {
 
   void load_children(size_t file, const ChildDef &ch, const Node &entry, const Row &parent, const TableDef &pt) {
     TableRows &tr = *reg.table(ch.table);
-    const Node *list = entry.get(ch.from);
+    const Node *list = lookup(file, entry, ch.from, pt.name + "." + ch.from);
     if (!list || is_null(*list)) return;
     if (!list->is_seq()) {
       f.error(shown(file), list->mark, pt.name + " entry '" + row_label(pt, parent) + "': " + ch.from + " must be a list, got " + kind_name(*list));
       return;
     }
+    bool scalars = false;  // a link list ({element: true}) may hold plain values
+    for (const auto &[c, r] : ch.columns) scalars = scalars || r.kind == ColumnRule::Element;
     size_t pos = 0;
     for (const Node &el : list->items) {
+      ++pos;
+      if (!el.is_map() && !scalars) {
+        f.error(shown(file), el.mark, pt.name + " entry '" + row_label(pt, parent) + "': each " + ch.from + " element must be a mapping of " + ch.table +
+                                          " fields, got " + kind_name(el));
+        continue;
+      }
+      // A mapping element is its own entry (its fields); a plain value reads the parent's.
+      const Node &src = el.is_map() ? el : entry;
       Row row;
-      if (build_row(file, *tr.def, ch.columns, entry, &el, ++pos, &parent, &pt, row)) add_row(tr, std::move(row), ch.from);
+      bool ok = build_row(file, *tr.def, ch.columns, src, &el, pos, &parent, &pt, row);
+      if (el.is_map()) check_fields(file, known_for(ch, *tr.def), el, "", *tr.def, label_of(*tr.def, row), ch.unknown);
+      if (ok) add_row(tr, std::move(row), ch.from);
     }
   }
 
   void load_file(size_t file, const FileDef &fd, const Node &root) {
+    if (fd.entry) {
+      load_entry(file, *fd.entry, root);
+      return;
+    }
     if (fd.lists.size() == 1 && fd.lists[0].key == ".") {
       load_list(file, fd.lists[0], root);
       return;
@@ -408,6 +525,22 @@ std::vector<std::string> expand(const std::string &dir, const FileDef &fd) {
   return out;
 }
 
+// "contracts/dp_fi_001.yaml" -> "dp_fi_001" (the name without its directory and last extension).
+std::string file_stem(const std::string &rel) {
+  std::string base = rel.substr(rel.rfind('/') == std::string::npos ? 0 : rel.rfind('/') + 1);
+  size_t dot = base.rfind('.');
+  return dot == std::string::npos || dot == 0 ? base : base.substr(0, dot);
+}
+
+// $stem / $path as a value: always a string (quoted), at the top of the file.
+Node source_node(const std::string &text) {
+  Node n;
+  n.style = ScalarStyle::Quoted;
+  n.text = text;
+  n.mark = Mark{1, 1};
+  return n;
+}
+
 std::string trim_dir(std::string base) {
   while (base.size() > 1 && base.back() == '/') base.pop_back();
   return base;
@@ -432,7 +565,7 @@ std::vector<SourceFile> hash_registry_files(const Mapping &m, const std::string 
 Registry load_registry(const Mapping &m, const std::string &dir, const LoadOptions &opt, Findings &findings) {
   Registry reg;
   for (const auto &t : m.tables) reg.tables.push_back(TableRows{&t, {}, {}});
-  Loader loader{m, reg, findings, {}};
+  Loader loader{m, reg, findings, {}, {}, {}, {}, {}};
   ParseOptions po;
   po.max_bytes = opt.max_file_bytes;
   std::string base = dir;
@@ -440,7 +573,9 @@ Registry load_registry(const Mapping &m, const std::string &dir, const LoadOptio
   for (const auto &fd : m.files) {
     auto paths = expand(base, fd);
     if (paths.empty() || (paths.size() == 1 && fd.path.find_first_of("*?[") == std::string::npos && !std::ifstream(base + "/" + paths[0]))) {
-      if (!fd.optional)
+      if (!fd.optional && fd.path.find_first_of("*?[") != std::string::npos)
+        findings.error(base + "/" + fd.path, Mark{1, 1}, "no registry file matches this pattern (the mapping " + m.path + " lists it; mark it optional: true if it may match none)");
+      else if (!fd.optional)
         findings.error(base + "/" + fd.path, Mark{1, 1}, "registry file not found (the mapping " + m.path + " lists it; mark it optional: true if it may be absent)");
       continue;
     }
@@ -461,6 +596,9 @@ Registry load_registry(const Mapping &m, const std::string &dir, const LoadOptio
       sf.sha256 = sha256_hex(bytes);
       reg.files.push_back(sf);
       size_t fi = reg.files.size() - 1;
+      loader.file_def.push_back(static_cast<size_t>(&fd - m.files.data()));
+      loader.stems.push_back(source_node(file_stem(rel)));
+      loader.paths.push_back(source_node(rel));
       // Entries of the mapped lists are mapped as soon as each is parsed.
       StreamSpec spec;
       spec.wants = [&](const std::string &key) {

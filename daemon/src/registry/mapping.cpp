@@ -38,6 +38,22 @@ int TableDef::column_index(const std::string &c) const {
   return -1;
 }
 
+bool Mapping::overrides(size_t winner, size_t loser) const {
+  const auto &o = files.at(winner).overrides_idx;
+  return std::find(o.begin(), o.end(), loser) != o.end();
+}
+
+std::vector<std::string> source_path(const std::string &source) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  for (;;) {
+    size_t dot = source.find('.', start);
+    out.push_back(source.substr(start, dot == std::string::npos ? std::string::npos : dot - start));
+    if (dot == std::string::npos) return out;
+    start = dot + 1;
+  }
+}
+
 ColType TableDef::type_of(const std::string &c) const { return columns.at(static_cast<size_t>(column_index(c))).second; }
 
 const TableDef *Mapping::table(const std::string &name) const {
@@ -121,19 +137,56 @@ ColType parse_type(const Reader &r, const Node &n) {
   r.fail(n, "unknown column type '" + t + "' (text, text[], jsonb, boolean, date, integer, bigint, numeric)");
 }
 
+// A column source: a field, a dotted path, $stem or $path.
+std::string parse_source(const Reader &r, const Node &n, const std::string &what) {
+  std::string s = r.str(n, what);
+  if (s.empty()) r.fail(n, what + ": an empty field name");
+  if (s[0] == '$') {
+    if (s != "$stem" && s != "$path")
+      r.fail(n, what + ": unknown source '" + s + "' ($stem = the file name without its extension, $path = the file's path in the registry)");
+    return s;
+  }
+  for (const auto &seg : source_path(s))
+    if (seg.empty()) r.fail(n, what + ": '" + s + "' is not a field path (field names separated by single dots)");
+  return s;
+}
+
+std::vector<std::string> parse_sources(const Reader &r, const Node &n, const std::string &what) {
+  std::vector<std::string> out;
+  if (n.is_seq()) {
+    if (n.items.empty()) r.fail(n, what + " needs at least one source");
+    for (const auto &i : n.items) out.push_back(parse_source(r, i, what));
+    return out;
+  }
+  return {parse_source(r, n, what)};
+}
+
 ColumnRule parse_rule(const Reader &r, const Node &n, bool child) {
-  r.need_map(n, "a column rule");
-  if (child) r.keys(n, {"from", "default", "default_template", "parent", "element", "position"}, "a child column rule");
-  else r.keys(n, {"from", "slug", "sorted_keys", "default", "default_template"}, "a column rule");
   ColumnRule rule;
+  rule.mark = n.mark;
+  // Shorthands: `col: a.b` = {from: a.b}; `col: [a, b, $stem]` = {first_of: [a, b, $stem]}.
+  if (n.is_scalar() && !is_null(n)) {
+    rule.fields = {parse_source(r, n, "a column source")};
+    return rule;
+  }
+  if (n.is_seq()) {
+    rule.kind = ColumnRule::FirstOf;
+    rule.fields = parse_sources(r, n, "a column's sources");
+    return rule;
+  }
+  r.need_map(n, "a column rule (a mapping, a source or a list of sources)");
+  if (child) r.keys(n, {"from", "first_of", "slug", "sorted_keys", "const", "default", "default_template", "parent", "element", "position"}, "a child column rule");
+  else r.keys(n, {"from", "first_of", "slug", "sorted_keys", "const", "default", "default_template"}, "a column rule");
   int kinds = 0;
-  if (const Node *v = n.get("from")) { rule.kind = ColumnRule::From; rule.fields = r.str_list(*v, "from"); ++kinds; }
-  if (const Node *v = n.get("slug")) { rule.kind = ColumnRule::Slug; rule.fields = {r.str(*v, "slug")}; ++kinds; }
-  if (const Node *v = n.get("sorted_keys")) { rule.kind = ColumnRule::SortedKeys; rule.fields = {r.str(*v, "sorted_keys")}; ++kinds; }
+  if (const Node *v = n.get("from")) { rule.kind = ColumnRule::From; rule.fields = parse_sources(r, *v, "from"); ++kinds; }
+  if (const Node *v = n.get("first_of")) { rule.kind = ColumnRule::FirstOf; rule.fields = parse_sources(r, *v, "first_of"); ++kinds; }
+  if (const Node *v = n.get("slug")) { rule.kind = ColumnRule::Slug; rule.fields = {parse_source(r, *v, "slug")}; ++kinds; }
+  if (const Node *v = n.get("sorted_keys")) { rule.kind = ColumnRule::SortedKeys; rule.fields = {parse_source(r, *v, "sorted_keys")}; ++kinds; }
+  if (const Node *v = n.get("const")) { rule.kind = ColumnRule::Const; rule.const_value = *v; ++kinds; }
   if (const Node *v = n.get("parent")) { rule.kind = ColumnRule::Parent; rule.fields = {r.str(*v, "parent")}; ++kinds; }
   if (const Node *v = n.get("element")) { if (r.boolean(*v, "element")) { rule.kind = ColumnRule::Element; ++kinds; } }
   if (const Node *v = n.get("position")) { if (r.boolean(*v, "position")) { rule.kind = ColumnRule::Position; ++kinds; } }
-  if (kinds > 1) r.fail(n, "a column rule takes one of from / slug / sorted_keys / parent / element / position");
+  if (kinds > 1) r.fail(n, "a column rule takes one of from / first_of / slug / sorted_keys / const / parent / element / position");
   if (const Node *v = n.get("default")) rule.default_value = *v;
   if (const Node *v = n.get("default_template")) {
     try {
@@ -142,13 +195,111 @@ ColumnRule parse_rule(const Reader &r, const Node &n, bool child) {
       r.fail(*v, std::string("default_template: ") + e.what());
     }
   }
+  if (rule.kind == ColumnRule::Const && (rule.default_value || rule.default_template))
+    r.fail(n, "a const column takes no default (the constant is always the value)");
   return rule;
 }
 
-void check_rule_columns(const Reader &r, const Mapping &m, const TableDef &t, const std::map<std::string, ColumnRule> &cols, const Node &where) {
-  for (const auto &[c, rule] : cols)
+bool date_text(const std::string &s) {
+  if (s.size() != 10 || s[4] != '-' || s[7] != '-') return false;
+  for (size_t i : {0, 1, 2, 3, 5, 6, 8, 9}) if (!std::isdigit(static_cast<unsigned char>(s[i]))) return false;
+  return true;
+}
+
+// A constant (or default) value must fit its column's type: checked when the mapping loads.
+void check_value_type(const Reader &r, const Node &v, ColType t, const std::string &what) {
+  if (is_null(v)) return;
+  auto bad = [&]() { r.fail(v, what + " does not fit the column type " + col_type_name(t)); };
+  switch (t) {
+    case ColType::Text: if (!v.is_scalar()) bad(); break;
+    case ColType::TextArray:
+      if (!v.is_seq()) bad();
+      for (const auto &e : v.items) if (!e.is_scalar() || is_null(e)) bad();
+      break;
+    case ColType::Jsonb: break;
+    case ColType::Boolean: if (!v.is_scalar() || resolve_scalar(r.file, v).type != ScalarType::Bool) bad(); break;
+    case ColType::Date: if (!v.is_scalar() || !date_text(v.text)) bad(); break;
+    case ColType::Integer:
+    case ColType::Bigint: if (!v.is_scalar() || resolve_scalar(r.file, v).type != ScalarType::Int) bad(); break;
+    case ColType::Numeric: {
+      if (!v.is_scalar()) bad();
+      ScalarType st = resolve_scalar(r.file, v).type;
+      if (st != ScalarType::Int && st != ScalarType::Float) bad();
+      break;
+    }
+  }
+}
+
+void check_rule_columns(const Reader &r, const TableDef &t, const std::map<std::string, ColumnRule> &cols, const Node &where) {
+  for (const auto &[c, rule] : cols) {
     if (t.column_index(c) < 0) r.fail(where, "column '" + c + "' is not declared for table " + t.name);
-  (void)m;
+    if (rule.const_value) check_value_type(r, *rule.const_value, t.type_of(c), "const value of " + t.name + "." + c);
+    if (rule.default_value) check_value_type(r, *rule.default_value, t.type_of(c), "default of " + t.name + "." + c);
+  }
+}
+
+UnknownFields parse_unknown(const Reader &r, const Node &n) {
+  std::string v = r.str(n, "unknown_fields");
+  if (v == "error") return UnknownFields::Error;
+  if (v == "warning") return UnknownFields::Warning;
+  r.fail(n, "unknown_fields must be error or warning");
+}
+
+void parse_columns(const Reader &r, const Node &c, bool child, std::map<std::string, ColumnRule> &out) {
+  r.need_map(c, "columns");
+  for (size_t j = 0; j < c.map_size(); ++j) {
+    std::string col = r.str(c.key(j), "a column");
+    ColumnRule rule = parse_rule(r, c.value(j), child);
+    if (rule.kind == ColumnRule::From && rule.fields.empty()) rule.fields = {col};  // only a default: read the same-named field
+    out[col] = std::move(rule);
+  }
+}
+
+// The body of a list (under lists:) or of an entry file (entry:): table, columns, ignore,
+// children, unknown_fields.
+void parse_list_body(const Reader &r, const Mapping &m, const Node &d, const std::string &what, ListDef &l, std::set<std::string> &tables_fed) {
+  r.keys(d, {"table", "columns", "ignore", "children", "unknown_fields"}, what);
+  const Node *t = d.get("table");
+  if (!t) r.fail(d, what + " needs a table");
+  l.table = r.str(*t, "table");
+  const TableDef *td = m.table(l.table);
+  if (!td) r.fail(*t, "table " + l.table + " is not declared under tables:");
+  if (const Node *c = d.get("columns")) {
+    parse_columns(r, *c, false, l.columns);
+    check_rule_columns(r, *td, l.columns, *c);
+  }
+  if (const Node *ig = d.get("ignore")) l.ignore = r.str_list(*ig, "ignore");
+  for (const auto &i : l.ignore)
+    if (i.empty() || i[0] == '$') r.fail(*d.get("ignore"), "ignore: names entry fields (or dotted paths), not '" + i + "'");
+  if (const Node *u = d.get("unknown_fields")) l.unknown = parse_unknown(r, *u);
+  if (const Node *ch = d.get("children")) {
+    if (!ch->is_seq()) r.fail(*ch, "children must be a list");
+    for (const auto &cn : ch->items) {
+      r.need_map(cn, "a child list");
+      r.keys(cn, {"from", "table", "columns", "ignore", "unknown_fields"}, "a child list");
+      ChildDef c;
+      c.mark = cn.mark;
+      c.unknown = l.unknown;
+      if (!cn.get("from") || !cn.get("table")) r.fail(cn, "a child list needs from and table");
+      c.from = parse_source(r, *cn.get("from"), "from");
+      if (c.from[0] == '$') r.fail(*cn.get("from"), "a child list's from names a list field of the entry");
+      c.table = r.str(*cn.get("table"), "table");
+      const TableDef *ctd = m.table(c.table);
+      if (!ctd) r.fail(*cn.get("table"), "table " + c.table + " is not declared under tables:");
+      if (const Node *cc = cn.get("columns")) {
+        parse_columns(r, *cc, true, c.columns);
+        check_rule_columns(r, *ctd, c.columns, *cc);
+        for (const auto &[col, rule] : c.columns)
+          if (rule.kind == ColumnRule::Parent && td->column_index(rule.fields[0]) < 0)
+            r.fail(*cc, "column '" + col + "': parent column '" + rule.fields[0] + "' is not a column of " + td->name);
+      }
+      if (const Node *ig = cn.get("ignore")) c.ignore = r.str_list(*ig, "ignore");
+      if (const Node *u = cn.get("unknown_fields")) c.unknown = parse_unknown(r, *u);
+      tables_fed.insert(c.table);
+      l.children.push_back(std::move(c));
+    }
+  }
+  tables_fed.insert(l.table);
 }
 
 Mapping parse(const std::string &name, const Node &root) {
@@ -227,7 +378,7 @@ Mapping parse(const std::string &name, const Node &root) {
   std::set<std::string> tables_fed;
   for (const auto &fn : files->items) {
     r.need_map(fn, "a file entry");
-    r.keys(fn, {"path", "documents", "lists", "optional"}, "a file entry");
+    r.keys(fn, {"path", "documents", "lists", "entry", "overrides", "optional"}, "a file entry");
     FileDef f;
     f.mark = fn.mark;
     const Node *p = fn.get("path");
@@ -244,50 +395,24 @@ Mapping parse(const std::string &name, const Node &root) {
         l.key = r.str(ls->key(i), "a list key");
         l.mark = ls->key(i).mark;
         const Node &d = r.need_map(ls->value(i), "list " + l.key);
-        r.keys(d, {"table", "columns", "ignore", "children"}, "list " + l.key);
-        const Node *t = d.get("table");
-        if (!t) r.fail(d, "list " + l.key + " needs a table");
-        l.table = r.str(*t, "table");
-        const TableDef *td = m.table(l.table);
-        if (!td) r.fail(*t, "table " + l.table + " is not declared under tables:");
-        if (const Node *c = d.get("columns")) {
-          r.need_map(*c, "columns");
-          for (size_t j = 0; j < c->map_size(); ++j) {
-            std::string col = r.str(c->key(j), "a column");
-            ColumnRule rule = parse_rule(r, c->value(j), false);
-            if (rule.kind == ColumnRule::From && rule.fields.empty()) rule.fields = {col};  // only a default: read the same-named field
-            l.columns[col] = std::move(rule);
-          }
-          check_rule_columns(r, m, *td, l.columns, *c);
-        }
-        if (const Node *ig = d.get("ignore")) l.ignore = r.str_list(*ig, "ignore");
-        if (const Node *ch = d.get("children")) {
-          if (!ch->is_seq()) r.fail(*ch, "children must be a list");
-          for (const auto &cn : ch->items) {
-            r.need_map(cn, "a child list");
-            r.keys(cn, {"from", "table", "columns"}, "a child list");
-            ChildDef c;
-            c.mark = cn.mark;
-            if (!cn.get("from") || !cn.get("table") || !cn.get("columns")) r.fail(cn, "a child list needs from, table and columns");
-            c.from = r.str(*cn.get("from"), "from");
-            c.table = r.str(*cn.get("table"), "table");
-            const TableDef *ctd = m.table(c.table);
-            if (!ctd) r.fail(*cn.get("table"), "table " + c.table + " is not declared under tables:");
-            const Node &cc = r.need_map(*cn.get("columns"), "columns");
-            for (size_t j = 0; j < cc.map_size(); ++j) {
-              std::string col = r.str(cc.key(j), "a column");
-              ColumnRule rule = parse_rule(r, cc.value(j), true);
-              if (rule.kind == ColumnRule::From && rule.fields.empty()) rule.fields = {col};
-              c.columns[col] = std::move(rule);
-            }
-            check_rule_columns(r, m, *ctd, c.columns, cc);
-            tables_fed.insert(c.table);
-            l.children.push_back(std::move(c));
-          }
-        }
-        tables_fed.insert(l.table);
+        parse_list_body(r, m, d, "list " + l.key, l, tables_fed);
         f.lists.push_back(std::move(l));
       }
+    }
+    if (const Node *en = fn.get("entry")) {
+      if (fn.get("lists") || fn.get("documents"))
+        r.fail(*en, "a file that is one entry (entry:) has no lists: or documents: (its whole document is the entry)");
+      ListDef l;
+      l.mark = en->mark;
+      l.unknown = UnknownFields::Error;
+      const Node &d = r.need_map(*en, "entry");
+      if (const Node *u = d.get("unknown_fields")) l.unknown = parse_unknown(r, *u);
+      parse_list_body(r, m, d, "entry", l, tables_fed);
+      f.entry = std::move(l);
+    }
+    if (const Node *ov = fn.get("overrides")) {
+      f.overrides = r.str_list(*ov, "overrides");
+      f.overrides_mark = ov->mark;
     }
     if (f.lists.size() > 1)
       for (const auto &l : f.lists)
@@ -297,6 +422,38 @@ Mapping parse(const std::string &name, const Node &root) {
   }
   for (const auto &t : m.tables)
     if (!tables_fed.count(t.name)) r.fail(*files, "table " + t.name + " is declared but no file feeds it");
+  // Precedence: each overrides: pattern is another files entry's path, and no source
+  // overrides one that overrides it back (directly or through others).
+  for (size_t i = 0; i < m.files.size(); ++i) {
+    FileDef &f = m.files[i];
+    const Node &fn = files->items[i];
+    for (const auto &pat : f.overrides) {
+      size_t j = 0;
+      while (j < m.files.size() && m.files[j].path != pat) ++j;
+      const Node &at = *fn.get("overrides");
+      if (j == m.files.size()) {
+        std::string paths;
+        for (const auto &o : m.files) paths += (paths.empty() ? "" : ", ") + o.path;
+        r.fail(at, "overrides: '" + pat + "' is not the path of a files entry of this mapping (" + paths + ")");
+      }
+      if (j == i) r.fail(at, "overrides: '" + pat + "' is this files entry itself");
+      if (std::find(f.overrides_idx.begin(), f.overrides_idx.end(), j) != f.overrides_idx.end()) r.fail(at, "overrides: '" + pat + "' is named twice");
+      f.overrides_idx.push_back(j);
+    }
+  }
+  for (size_t i = 0; i < m.files.size(); ++i) {
+    // Depth-first search for a way back to i.
+    std::vector<size_t> stack(m.files[i].overrides_idx.begin(), m.files[i].overrides_idx.end());
+    std::set<size_t> seen;
+    while (!stack.empty()) {
+      size_t j = stack.back();
+      stack.pop_back();
+      if (j == i)
+        r.fail(*files->items[i].get("overrides"), "overrides: '" + m.files[i].path + "' and the sources it overrides override each other (a cycle); precedence must go one way");
+      if (!seen.insert(j).second) continue;
+      for (size_t k : m.files[j].overrides_idx) stack.push_back(k);
+    }
+  }
   return m;
 }
 

@@ -44,36 +44,55 @@ struct ReferenceDef {
   Mark mark;
 };
 
-// How one column's value is made from an entry.
+// How one column's value is made from an entry. A source (in `fields`) is a field name, a
+// dotted path into nested mappings ("metadata.name"), or "$stem" / "$path" (the entry file's
+// name without its extension / its path relative to the registry directory).
 struct ColumnRule {
-  enum Kind { From, Slug, SortedKeys, Parent, Element, Position } kind = From;
-  std::vector<std::string> fields;  // From: alternatives (first present wins); Slug/SortedKeys: one field; Parent: parent column
+  enum Kind { From, FirstOf, Slug, SortedKeys, Const, Parent, Element, Position } kind = From;
+  // From: alternative spellings of one field (two given = error); FirstOf: ordered fallbacks
+  // (first present non-null wins); Slug/SortedKeys: one source; Parent: parent column.
+  std::vector<std::string> fields;
+  std::optional<Node> const_value;    // Const: the value of every row
   std::optional<Node> default_value;  // used when the field is absent or null
   std::optional<FieldTemplate> default_template;  // "{domain} Team": {field} replaced by the entry's scalar
+  Mark mark;
 };
 
+// What an entry field no column reads (and no ignore: names) is: a warning (lists:, the
+// January 2026 behaviour) or an error (entry files and their children, by default).
+enum class UnknownFields { Warning, Error };
+
 struct ChildDef {
-  std::string from;   // the entry's list field
+  std::string from;   // the entry's list field (a source path)
   std::string table;
-  std::map<std::string, ColumnRule> columns;
+  std::map<std::string, ColumnRule> columns;  // explicit rules; other columns: {from: <column>} of a mapping element
+  std::vector<std::string> ignore;
+  UnknownFields unknown = UnknownFields::Warning;
   Mark mark;
 };
 
 struct ListDef {
-  std::string key;  // top-level key, or "." for a file whose root is the list
+  std::string key;  // top-level key, "." for a file whose root is the list, "" for an entry file
   std::string table;
   std::map<std::string, ColumnRule> columns;  // explicit rules; other columns: {from: <column>}
   std::vector<std::string> ignore;
   std::vector<ChildDef> children;
+  UnknownFields unknown = UnknownFields::Warning;
   Mark mark;
 };
 
 struct FileDef {
-  std::string path;  // relative to the registry directory
+  std::string path;  // relative to the registry directory (a glob when it has * ? [)
   std::vector<std::string> documents;
   std::vector<ListDef> lists;
+  std::optional<ListDef> entry;  // the whole document is one entry of entry->table
+  // Precedence: rows from this source win over rows with the same key from these files
+  // entries (indexes into Mapping::files; `overrides:` names their paths).
+  std::vector<std::string> overrides;
+  std::vector<size_t> overrides_idx;
   bool optional = false;
   Mark mark;
+  Mark overrides_mark;
 };
 
 struct Mapping {
@@ -85,6 +104,8 @@ struct Mapping {
 
   const TableDef *table(const std::string &name) const;
   const ReferenceDef *reference(const std::string &table, const std::string &column) const;
+  // Whether files entry `winner` declares `overrides:` naming files entry `loser`.
+  bool overrides(size_t winner, size_t loser) const;
 };
 
 // Reads and checks a mapping file; throws YamlError naming file:line for every mistake.
@@ -94,6 +115,9 @@ Mapping load_mapping_text(const std::string &name, const std::string &text);
 // Where the mapping lives when no --mapping is given: $RGSYNC_MAPPING, then the installed copy,
 // then config/registry-mapping.yaml next to the source tree.
 std::string default_mapping_path();
+
+// The sources of a rule split into path segments ("metadata.name" -> {metadata, name}).
+std::vector<std::string> source_path(const std::string &source);
 
 // The slug rule of the glossary: lower-case, runs of non-alphanumerics -> '_', trimmed.
 std::string slugify(const std::string &s);
