@@ -1,5 +1,5 @@
-// HR sources: SCIM 2.0 /Users, Workday RaaS JSON (Report_Entry), SuccessFactors OData v2
-// (d.results, __next paging) over HTTP or from a file, and CSV files. Each yields mapped
+// HR sources: SCIM 2.0 /Users (scim.cpp), Workday RaaS JSON (workday.cpp), SuccessFactors OData v2
+// (successfactors.cpp) over HTTP or from a file, and CSV files (csv.cpp). Each yields mapped
 // HR users; a payload that cannot be read completely and correctly is an error (the caller
 // then writes nothing).
 #pragma once
