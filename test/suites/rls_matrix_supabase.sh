@@ -3,7 +3,8 @@
 # give anon / authenticated / service_role ALL on every new object in public, the auth schema),
 # migrated with `registry-sync migrate`: every privilege the API roles hold on our objects
 # equals rls_matrix/supabase_privileges.out; Supabase's security lints
-# (test/lib/supabase_security_lints.sql) find nothing; no API role can lock a table for every
+# (test/lib/supabase_security_lints.sql, with the schemas PostgREST serves) find nothing at
+# ERROR or WARN and each of them fires on a scratch object made to break it; no API role can lock a table for every
 # tenant; and the persona x table x operation matrix gives exactly what it gives on plain
 # PostgreSQL (rls_matrix/matrix.out). Runs its own cluster: Supabase's roles are cluster-wide.
 set -uo pipefail
@@ -40,20 +41,44 @@ else
   head -80 "$work/privileges.diff" | sed 's/^/#   /'
 fi
 
-# ---- Supabase's security advisor. The lints of Supabase's splinter.sql must find nothing at
-# ERROR or WARN level but guard.reference (the extension's reference catalog: readable by
-# PUBLIC, unreachable without USAGE on schema guard). The newer SECURITY DEFINER lints (0028 /
-# 0029: executable by anon / authenticated) find only the one intentional helper of ours, which
-# returns the request's own tenant: pinned here so that any new one fails the test.
-qa -F ' | ' -f "$repo/test/lib/supabase_security_lints.sql" >"$work/lints" 2>&1
-lints=$(grep -E '\| (ERROR|WARN) \|' "$work/lints" | grep -v '_security_definer_function_executable |')
-tap_is "$(grep -v '| guard\.' <<<"$lints")" "" "Supabase's security lints report no ERROR or WARN finding on the migrations' objects"
-tap_is "$(grep '| guard\.' <<<"$lints")" "rls_disabled_in_public | ERROR | guard.reference" \
-  "on the extension's objects: only guard.reference, readable by PUBLIC without row-level security"
-tap_is "$(grep '^authenticated_security_definer_function_executable |' "$work/lints" | cut -d'|' -f3 | sed 's/^ //' | tr '\n' ';')" \
-  "registry_private.kpi_threshold_versions();" \
-  "the only SECURITY DEFINER function authenticated may execute is registry_private.kpi_threshold_versions() (its own tenant's KPI versions)"
-tap_is "$(grep -c '^anon_security_definer_function_executable |' "$work/lints")" 0 "anon may execute no SECURITY DEFINER function"
+# ---- Supabase's security advisor: every SECURITY lint of Supabase's linter (splinter),
+# test/lib/supabase_security_lints.sql, run as the dashboard runs it: in a transaction with
+# pgrst.db_schemas set to the schemas PostgREST serves (authenticator's setting).
+lint() {  # lint EXPOSED [psql args before the lints]: findings as "name | level | object"
+  local exposed=$1; shift
+  psql -X -q -At -F ' | ' -v ON_ERROR_STOP=1 -d "$db" -c "BEGIN" "$@" \
+       -c "SET LOCAL pgrst.db_schemas = '$exposed'" -f "$repo/test/lib/supabase_security_lints.sql" -c "ROLLBACK" 2>&1
+}
+exposed=$(qa -c "SELECT substr(c, length('pgrst.db_schemas=') + 1) FROM pg_db_role_setting s, unnest(s.setconfig) c
+                 WHERE s.setrole = 'authenticator'::regrole AND s.setdatabase = 0 AND c LIKE 'pgrst.db\_schemas=%'")
+tap_is "$exposed" "public, graphql_public" "PostgREST serves public and graphql_public (authenticator's pgrst.db_schemas, as in a new Supabase project)"
+lint "$exposed" >"$work/lints"
+tap_is "$(cat "$work/lints")" "" "Supabase's security lints report nothing (no ERROR, WARN or INFO finding) on the migrated database"
+# Beyond what the advisor looks at: with every schema of ours served by PostgREST, what would
+# be reported is the extension's reference catalog (readable by PUBLIC so that table owners
+# can declare references; without USAGE on guard no API role reaches it) and the one SECURITY
+# DEFINER function authenticated may execute, which returns its own tenant's KPI versions.
+lint "public, graphql_public, guard, audit, registry_sync, registry_private" | grep -vE '\| INFO \|' >"$work/lints_all"
+tap_is "$(cat "$work/lints_all")" \
+  "authenticated_security_definer_function_executable | WARN | registry_private.kpi_threshold_versions()
+rls_disabled_in_public | ERROR | guard.reference" \
+  "with every schema of ours exposed: only guard.reference and registry_private.kpi_threshold_versions()"
+
+# Each lint can fail: scratch objects that break one lint each (and near misses that must not
+# be reported), in a transaction that is rolled back.
+lint "public, graphql_public, lint_exposed, pgmq_public" -f "$here/rls_matrix/lint_violations.sql" \
+  | grep -E '(lint_|pgmq\.|citext|storage bucket)' >"$work/violations"
+if diff -u "$here/rls_matrix/lint_violations.out" "$work/violations" >"$work/violations.diff"; then
+  tap_ok 0 "on scratch objects the lints report exactly rls_matrix/lint_violations.out"
+else
+  tap_ok 1 "on scratch objects the lints report exactly rls_matrix/lint_violations.out"
+  head -60 "$work/violations.diff" | sed 's/^/#   /'
+fi
+implemented=$(grep -c '^  -- 00[0-9][0-9] ' "$repo/test/lib/supabase_security_lints.sql")
+tap_is "$(cut -d'|' -f1 "$work/violations" | sed 's/ *$//' | sort -u | tr '\n' ' ')" \
+  "anon_security_definer_function_executable auth_users_exposed authenticated_security_definer_function_executable extension_in_public extension_versions_outdated fkey_to_auth_unique foreign_table_in_api function_search_path_mutable insecure_queue_exposed_in_api materialized_view_in_api pg_graphql_anon_table_exposed pg_graphql_authenticated_table_exposed policy_exists_rls_disabled public_bucket_allows_listing rls_disabled_in_public rls_enabled_no_policy rls_policy_always_true rls_policy_null_auth_disjunct rls_references_user_metadata security_definer_view sensitive_columns_exposed unsupported_reg_types " \
+  "every one of the 22 security lints fires on its scratch object ($implemented lint sections in the file)"
+tap_is "$implemented" 19 "the lint file has 19 sections (0002 ... 0030; 0016/0017, 0026/0027, 0028/0029 share one), all in that list"
 tap_is "$(qa -c "SELECT extnamespace::regnamespace FROM pg_extension WHERE extname = 'registry_guard'")" "extensions" \
   "registry_guard is recorded in schema extensions (not public)"
 
