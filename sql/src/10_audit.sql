@@ -455,9 +455,11 @@ REVOKE ALL ON FUNCTION audit.on_ddl() FROM PUBLIC;
 -- ---- append-only ----
 CREATE FUNCTION audit.refuse_change() RETURNS trigger
     LANGUAGE c AS 'MODULE_PATHNAME', 'rg_audit_refuse_change';
-CREATE FUNCTION audit.retention_window(boolean) RETURNS void
-    LANGUAGE c STRICT AS 'MODULE_PATHNAME', 'rg_audit_retention_window';
-REVOKE ALL ON FUNCTION audit.retention_window(boolean) FROM PUBLIC;
+-- A checkpoint, and the retention record that ties it into the chain, are written only by
+-- audit.prune() (its C code opens the window; no SQL function does). Not ALWAYS: restoring a
+-- dump of a pruned database needs session_replication_role = replica or --disable-triggers.
+CREATE FUNCTION audit.refuse_forged_retention() RETURNS trigger
+    LANGUAGE c AS 'MODULE_PATHNAME', 'rg_audit_refuse_forged_retention';
 DO $do$
 DECLARE
     t text;
@@ -470,6 +472,12 @@ BEGIN
     END LOOP;
 END
 $do$;
+CREATE TRIGGER retention_only_by_prune BEFORE INSERT OR UPDATE ON audit.checkpoint
+    FOR EACH ROW EXECUTE FUNCTION audit.refuse_forged_retention();
+CREATE TRIGGER retention_only_by_prune BEFORE INSERT ON audit.tracking_log
+    FOR EACH ROW EXECUTE FUNCTION audit.refuse_forged_retention();
+CREATE TRIGGER retention_only_by_prune BEFORE INSERT ON audit.tracking_event
+    FOR EACH ROW EXECUTE FUNCTION audit.refuse_forged_retention();
 
 -- The tracking log is itself tracked: its rows are versions in the chain. Its row in
 -- audit.tracked_table comes with CREATE EXTENSION, so a dump leaves it out.
@@ -520,6 +528,11 @@ DECLARE
     r record;
     n bigint := 0;
 BEGIN
+    -- Lock order: change_context, then seal (as audit.prune()). Moving events below writes a
+    -- version, which takes a context lock; taking it first means a seal() in a transaction that
+    -- already holds its context lock never waits for seal while prune() holds seal and waits
+    -- for the context lock (a deadlock PostgreSQL would break by aborting one of them).
+    LOCK TABLE audit.change_context IN ROW SHARE MODE;
     LOCK TABLE audit.seal IN EXCLUSIVE MODE;  -- one sealer at a time; readers are not blocked
     -- Pending tamper-evidence events become versions of audit.tracking_log (in the chain; this
     -- transaction's own versions are sealed by a later call).
@@ -593,12 +606,13 @@ DECLARE
     start_id bigint;
     prev bytea;
     head bigint;
+    cp audit.checkpoint;
     r record;
 BEGIN
     checked := 0;
-    SELECT c.through_id, c.hash INTO start_id, prev FROM audit.checkpoint c ORDER BY c.id DESC LIMIT 1;
-    start_id := coalesce(start_id, 0);
-    prev := coalesce(prev, '\x'::bytea);
+    SELECT c.* INTO cp FROM audit.checkpoint c ORDER BY c.id DESC LIMIT 1;
+    start_id := coalesce(cp.through_id, 0);
+    prev := coalesce(cp.hash, '\x'::bytea);
     SELECT max(s.id) INTO head FROM audit.seal s;
     head := greatest(coalesce(head, start_id), start_id);
     SELECT count(*) INTO unsealed FROM audit.version_log l WHERE l.id > head;
@@ -608,7 +622,10 @@ BEGIN
          WHERE l.id > start_id AND c.table_schema = 'audit' AND c.table_name = 'tracking_log' AND l.op = 'INSERT'
            AND l.image ->> 'event' = 'retention'
            AND l.image -> 'detail' ->> 'through_id' = start_id::text
-           AND l.image -> 'detail' ->> 'hash' = pg_catalog.encode(prev, 'hex')) THEN
+           AND l.image -> 'detail' ->> 'hash' = pg_catalog.encode(prev, 'hex')
+           AND (l.image -> 'detail' ->> 'rows_pruned')::bigint = cp.rows_pruned
+           AND (l.image -> 'detail' ->> 'cutoff')::timestamptz = cp.cutoff
+           AND coalesce((l.image -> 'detail' ->> 'checkpoint_id')::bigint, cp.id) = cp.id) THEN
         ok := false;
         first_bad_id := start_id;
         problem := pg_catalog.format('retention checkpoint through version %s has no retention record in the chain: history before it was removed behind audit.prune()''s back', start_id);
@@ -639,7 +656,13 @@ BEGIN
         prev := pg_catalog.sha256(prev OPERATOR(pg_catalog.||) pg_catalog.convert_to(r.t, 'UTF8'));
         IF prev OPERATOR(pg_catalog.<>) r.hash THEN
             ok := false; first_bad_id := r.id;
-            problem := pg_catalog.format('version %s was changed: its content no longer matches its seal', r.id);
+            IF checked = 0 AND start_id > 0 THEN
+                -- The checkpoint is the chain's link to the removed history: its hash must lead to
+                -- the first seal after it.
+                problem := pg_catalog.format('version %s does not follow from retention checkpoint %s: the checkpoint''s hash is not the chain''s, or the version was changed', r.id, start_id);
+            ELSE
+                problem := pg_catalog.format('version %s was changed: its content no longer matches its seal', r.id);
+            END IF;
             RETURN;
         END IF;
         checked := checked + 1;
@@ -684,24 +707,28 @@ REVOKE ALL ON FUNCTION audit.verify(bigint, bytea) FROM PUBLIC;
 
 -- Retention: removes sealed versions older than the cut-off (a prefix of the chain) and the
 -- change_context rows no version refers to any more, and records a checkpoint holding the
--- hash of the last removed version, so verify() still works.
-CREATE FUNCTION audit.prune(older_than timestamptz) RETURNS bigint
-    LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = '' AS $$
+-- hash of the last removed version, so verify() still works. audit.prune() (C) opens the
+-- retention window only while it runs these steps: called directly they cannot delete.
+CREATE FUNCTION audit.prune_steps(older_than timestamptz) RETURNS bigint
+    LANGUAGE plpgsql VOLATILE SET search_path = '' AS $$
 DECLARE
     sealed_max bigint;
     through bigint;
     last_checkpoint bigint;
     h bytea;
     n bigint;
+    cp bigint;
 BEGIN
     IF older_than IS NULL THEN
         RAISE EXCEPTION 'audit.prune: the cut-off must not be NULL' USING HINT = 'e.g. audit.prune(now() - interval ''2 years'')';
     END IF;
-    LOCK TABLE audit.seal IN EXCLUSIVE MODE;
+    -- Lock order: change_context before seal, as in audit.seal() (a writer holding its context
+    -- lock may call seal() while prune() waits for that lock: no deadlock).
     -- Writers hold ROW SHARE on change_context while they use a context id (backends cache
     -- them across transactions): this waits for them, and the contexts left without versions
-    -- can then go. retention_window(false) makes every backend forget its cached ids.
+    -- can then go. audit.prune() makes every backend forget its cached ids.
     LOCK TABLE audit.change_context IN EXCLUSIVE MODE;
+    LOCK TABLE audit.seal IN EXCLUSIVE MODE;
     SELECT max(s.id) INTO sealed_max FROM audit.seal s;
     SELECT max(c.through_id) INTO last_checkpoint FROM audit.checkpoint c;
     IF sealed_max IS NULL THEN
@@ -714,24 +741,27 @@ BEGIN
     IF through IS NULL OR through <= coalesce(last_checkpoint, 0) THEN
         RETURN 0;
     END IF;
-    PERFORM audit.retention_window(true);
     DELETE FROM audit.version_log l WHERE l.id <= through;
     GET DIAGNOSTICS n = ROW_COUNT;
     DELETE FROM audit.seal s WHERE s.id <= through;
     DELETE FROM audit.change_context c
      WHERE NOT EXISTS (SELECT FROM audit.version_log l WHERE l.context_id = c.id);
-    PERFORM audit.retention_window(false);
-    INSERT INTO audit.checkpoint(through_id, hash, rows_pruned, cutoff) VALUES (through, h, n, older_than);
-    -- The retention itself becomes a version in the chain: verify() accepts a checkpoint only
-    -- with its record, so rows inserted into audit.checkpoint by hand are found out.
+    INSERT INTO audit.checkpoint(through_id, hash, rows_pruned, cutoff) VALUES (through, h, n, older_than)
+    RETURNING id INTO cp;
+    -- The checkpoint becomes a link of the chain: its retention record is a version (sealed by
+    -- the next seal()), and verify() accepts the checkpoint only when that record names all of
+    -- it. Both rows are refused outside audit.prune() (trigger retention_only_by_prune).
     INSERT INTO audit.tracking_log(at, event, detail, session_role, txid)
     VALUES (pg_catalog.clock_timestamp(), 'retention',
             pg_catalog.jsonb_build_object('through_id', through, 'hash', pg_catalog.encode(h, 'hex'),
-                                          'rows_pruned', n, 'cutoff', older_than),
+                                          'rows_pruned', n, 'cutoff', older_than, 'checkpoint_id', cp),
             SESSION_USER, pg_catalog.txid_current());
     RETURN n;
 END;
 $$;
+REVOKE ALL ON FUNCTION audit.prune_steps(timestamptz) FROM PUBLIC;
+CREATE FUNCTION audit.prune(older_than timestamptz) RETURNS bigint
+    LANGUAGE c VOLATILE SECURITY DEFINER SET search_path = '' AS 'MODULE_PATHNAME', 'rg_audit_prune';
 REVOKE ALL ON FUNCTION audit.prune(timestamptz) FROM PUBLIC;
 
 -- ---- a tenant's own history ----

@@ -66,30 +66,79 @@ INSERT INTO public.tam VALUES (3, 'recent');
 SELECT audit.seal() > 0 AS sealed;
 SELECT id AS head_id, hash AS head_hash FROM audit.seal_head() \gset
 BEGIN;
-SELECT audit.retention_window(true);
+ALTER TABLE audit.version_log DISABLE TRIGGER append_only;
+ALTER TABLE audit.seal DISABLE TRIGGER append_only;
 DELETE FROM audit.version_log WHERE id = :head_id;
 DELETE FROM audit.seal WHERE id = :head_id;
 SELECT ok FROM audit.verify();
 SELECT ok, regexp_replace(problem, '[0-9]+', 'N', 'g') AS problem FROM audit.verify(:head_id, :'head_hash');
 ROLLBACK;
 
--- 4. Retention is recorded in the chain; a checkpoint inserted by hand (history removed
--- with retention_window() instead of audit.prune()) fails verify().
+-- 4. Retention is a link of the chain: audit.prune() writes the checkpoint and a retention
+-- record naming it (a version in the chain); verify() accepts a checkpoint only with that
+-- record, and recomputes the chain from the checkpoint's hash.
 SELECT audit.prune(now() + interval '1 day') > 0 AS pruned;
 SELECT event, (SELECT count(*) FROM audit.checkpoint) AS checkpoints FROM pg_temp.events() WHERE event = 'retention';
 SELECT ok, problem FROM audit.verify();
-INSERT INTO public.tam VALUES (4, 'after retention');
+INSERT INTO public.tam VALUES (4, 'after retention'), (5, 'after retention');
+INSERT INTO public.tam VALUES (6, 'after retention');
 SELECT audit.seal() > 0 AS sealed;
-BEGIN;
+SELECT id AS head_id, hash AS head_hash FROM audit.seal_head() \gset
+SELECT ok FROM audit.verify(:head_id, :'head_hash');
+
+-- Only audit.prune() removes history: not even the owner (a superuser here) opens the
+-- retention window, runs prune's steps, or writes a checkpoint or a retention record.
 SELECT audit.retention_window(true);
-SELECT max(id) AS cut FROM audit.seal \gset
+SELECT audit.prune_steps(now() + interval '1 day');
+SELECT id AS cut FROM audit.seal ORDER BY id DESC OFFSET 1 LIMIT 1 \gset
 SELECT hash AS cut_hash FROM audit.seal WHERE id = :cut \gset
-DELETE FROM audit.version_log WHERE id <= :cut;
-DELETE FROM audit.seal WHERE id <= :cut;
 INSERT INTO audit.checkpoint(through_id, hash, rows_pruned, cutoff) VALUES (:cut, :'cut_hash', 1, now());
+UPDATE audit.checkpoint SET through_id = :cut;
+INSERT INTO audit.tracking_log(at, event, detail, session_role, txid)
+VALUES (now(), 'retention', jsonb_build_object('through_id', :cut, 'hash', encode(:'cut_hash', 'hex')), 'x', 1);
+INSERT INTO audit.tracking_event(event, detail) VALUES ('retention', jsonb_build_object('through_id', :cut));
+SELECT count(*) AS checkpoints FROM audit.checkpoint;
+
+-- Forged with those guards disabled (the owner can; README lists it): history removed and a
+-- checkpoint inserted by hand, alone, or with a retention record that does not name all of
+-- it, or with a hash that does not lead to the next seal, fails verify() and verify() against
+-- the seal head kept outside.
+CREATE FUNCTION pg_temp.forge(cut bigint, cp_hash bytea, rec_rows bigint) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    c timestamptz := '2026-01-01 00:00:00+00';
+BEGIN
+    ALTER TABLE audit.version_log DISABLE TRIGGER append_only;
+    ALTER TABLE audit.seal DISABLE TRIGGER append_only;
+    ALTER TABLE audit.checkpoint DISABLE TRIGGER retention_only_by_prune;
+    ALTER TABLE audit.tracking_log DISABLE TRIGGER retention_only_by_prune;
+    DELETE FROM audit.version_log WHERE id <= cut;
+    DELETE FROM audit.seal WHERE id <= cut;
+    INSERT INTO audit.checkpoint(through_id, hash, rows_pruned, cutoff) VALUES (cut, cp_hash, 1, c);
+    IF rec_rows IS NOT NULL THEN
+        INSERT INTO audit.tracking_log(at, event, detail, session_role, txid)
+        VALUES (now(), 'retention', jsonb_build_object('through_id', cut, 'hash', encode(cp_hash, 'hex'),
+                                                       'rows_pruned', rec_rows, 'cutoff', c), SESSION_USER, 1);
+    END IF;
+END
+$$;
+-- the checkpoint alone
+BEGIN;
+SELECT pg_temp.forge(:cut, :'cut_hash', NULL);
 SELECT ok, regexp_replace(problem, '[0-9]+', 'N', 'g') AS problem FROM audit.verify();
+SELECT ok, regexp_replace(problem, '[0-9]+', 'N', 'g') AS problem FROM audit.verify(:head_id, :'head_hash');
 ROLLBACK;
-SELECT ok FROM audit.verify();
+-- with a retention record that names another number of removed rows
+BEGIN;
+SELECT pg_temp.forge(:cut, :'cut_hash', 7);
+SELECT ok, regexp_replace(problem, '[0-9]+', 'N', 'g') AS problem FROM audit.verify(:head_id, :'head_hash');
+ROLLBACK;
+-- with a matching record, but a hash that is not the chain's
+BEGIN;
+SELECT pg_temp.forge(:cut, '\x00'::bytea, 1);
+SELECT ok, regexp_replace(problem, '[0-9]+', 'N', 'g') AS problem FROM audit.verify();
+SELECT ok, regexp_replace(problem, '[0-9]+', 'N', 'g') AS problem FROM audit.verify(:head_id, :'head_hash');
+ROLLBACK;
+SELECT ok FROM audit.verify(:head_id, :'head_hash');
 
 SET client_min_messages = warning;
 DROP TABLE public.tam;
