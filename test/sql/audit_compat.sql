@@ -1,5 +1,13 @@
 -- supa_audit 0.3.1 compatibility: the behaviour its users rely on, written from its documented
 -- behaviour and its own test expectations (two triggers, record ids, errors, idempotency).
+-- Each case of supa_audit's own regress suite has its counterpart here, in our words:
+--   enable_idempotent, disable_idempotent           -> "Tracking creates exactly the two triggers"
+--   enable_and_disable_tracking                      -> "Only changes made while tracking"
+--   simple_insert_update_delete(_truncate)           -> "INSERT, UPDATE, DELETE and TRUNCATE"
+--   require_primary_key                              -> "supa_audit's error for a table without"
+--   track_table_schema_not_on_search_path            -> "Schemas not on search_path"
+--   performance (its workload; timing: bench/audit.sh) -> "supa_audit's benchmark workload"
+--   detect_supabase                                  -> the end of this file and audit_supabase.sql
 CREATE EXTENSION registry_guard;
 CREATE EXTENSION "uuid-ossp";
 
@@ -106,6 +114,28 @@ SELECT audit.to_record_id('public.keyed'::regclass, '{tenant,n}', '{"tenant": "a
 -- Without a key: a random version 4 uuid.
 SELECT substr(audit.to_record_id(1, '{}', '{"id": 1}')::text, 15, 1) AS version,
        audit.to_record_id(1, '{}', '{"id": 1}') <> audit.to_record_id(1, '{}', '{"id": 1}') AS random;
+
+-- supa_audit's benchmark workload (INSERT, UPDATE, DELETE, TRUNCATE of one row, round after
+-- round in one PL/pgSQL loop and one transaction): one version per statement, none lost or
+-- doubled by the buffering. Its timing threshold is not a test here (bench/audit.sh measures).
+BEGIN;
+    CREATE TABLE public.dummy(id int PRIMARY KEY, body text,
+                              description text DEFAULT 'aaaaaaaaaaaaaaaaaaaaaa',
+                              created_at timestamptz DEFAULT now(), updated_at timestamptz DEFAULT now());
+    SELECT audit.enable_tracking('public.dummy');
+    DO $$
+    BEGIN
+        FOR op_count IN 0..199 LOOP
+            INSERT INTO public.dummy(id, body) VALUES (op_count, op_count::text);
+            UPDATE public.dummy SET body = op_count::text || '!' WHERE id = op_count;
+            DELETE FROM public.dummy WHERE id = op_count;
+            TRUNCATE TABLE public.dummy;
+        END LOOP;
+    END
+    $$;
+    SELECT op, count(*), count(DISTINCT record_id) AS records, count(DISTINCT old_record_id) AS old_records
+      FROM audit.record_version WHERE table_name = 'dummy' GROUP BY op ORDER BY op;
+ROLLBACK;
 
 -- pg_dump includes the audit data: the tables and sequences are extension configuration.
 SELECT c.relname
