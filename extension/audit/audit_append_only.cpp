@@ -115,3 +115,58 @@ RG_FUNCTION(rg_audit_refuse_forged_retention) {
     pg_unreachable();
   });
 }
+
+namespace rg::audit {
+namespace {
+bool verify_state_open = false;  // only while audit.verify_incremental() runs its steps
+}  // namespace
+}  // namespace rg::audit
+
+// Statement trigger on audit.verify_state: "verified up to this seal" is written only by
+// audit.verify_incremental(); a row forged by hand could make it skip tampered history.
+RG_FUNCTION(rg_audit_refuse_forged_verify_state) {
+  return rg::pg([&] {
+    if (!CALLED_AS_TRIGGER(fcinfo))
+      ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+                      errmsg("audit.refuse_forged_verify_state() must be called as a trigger")));
+    if (!rg::audit::verify_state_open)
+      ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+                      errmsg("audit.verify_state is written only by audit.verify_incremental()"),
+                      errdetail("It says up to which seal the chain was found intact: one written by hand could make the "
+                                "incremental verify skip tampered history."),
+                      errhint("SELECT * FROM audit.verify_incremental();")));
+    return PointerGetDatum(nullptr);
+  });
+}
+
+// audit.verify_incremental(): runs audit.verify_incremental_steps() with audit.verify_state open
+// for writing, and returns its row.
+RG_FUNCTION(rg_audit_verify_incremental) {
+  rg::audit::verify_state_open = true;
+  Datum result;
+  try {
+    result = rg::pg([&] {
+      TupleDesc tupdesc;
+      if (get_call_result_type(fcinfo, nullptr, &tupdesc) != TYPEFUNC_COMPOSITE)
+        elog(ERROR, "registry_guard audit: audit.verify_incremental() must return a record");
+      if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "registry_guard audit: SPI_connect failed");
+      int rc = SPI_execute("SELECT ok, checked, first_bad_id, problem, unsealed, from_id FROM audit.verify_incremental_steps()",
+                           false, 1);
+      if (rc != SPI_OK_SELECT || SPI_processed != 1 || SPI_tuptable->tupdesc->natts != tupdesc->natts)
+        elog(ERROR, "registry_guard audit: audit.verify_incremental_steps() returned no row");
+      Datum values[6];
+      bool nulls[6];
+      int natts = tupdesc->natts < 6 ? tupdesc->natts : 6;
+      for (int i = 0; i < natts; i++) values[i] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, i + 1, &nulls[i]);
+      tupdesc = BlessTupleDesc(tupdesc);
+      HeapTupleHeader row = SPI_returntuple(heap_form_tuple(tupdesc, values, nulls), tupdesc);
+      SPI_finish();
+      return HeapTupleHeaderGetDatum(row);
+    });
+  } catch (...) {
+    rg::audit::verify_state_open = false;
+    throw;
+  }
+  rg::audit::verify_state_open = false;
+  return result;
+}
