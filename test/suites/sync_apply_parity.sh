@@ -2,6 +2,11 @@
 # registry-sync apply on the real January 2026 registry: the default run fails listing exactly
 # the dangling references of *.dangling.txt and changes nothing; --on-dangling=drop yields
 # exactly expected-rows/*.json (every row, every column); a re-apply writes 0 rows.
+# Then the same over the second sample registry, examples/registry-contracts (one contract file
+# per data product, an older registry file, staging overrides; its own mapping): validate and
+# apply --dry-run report exactly the overrides of expected-rows/overrides.txt, apply yields
+# exactly its expected-rows/*.json, a re-apply writes 0 rows, and without the declared
+# precedence each of those keys is an error naming both places.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 . test/lib/tap.sh
@@ -47,4 +52,40 @@ out=$("$SA_BIN" apply --registry "$R" --on-dangling=drop 2>/dev/null)
 tap_like "$out" "kpis: 0 inserted, 1 updated" "an edit made in the database is seen (no shortcut) and repaired"
 tap_is "$(psql -X -At -c "SELECT unit FROM kpis WHERE id = 'travel'")" '$' "the YAML value is back"
 psql -X -q -d postgres -c "DROP DATABASE $db"
+
+# ---- the contract-file registry (examples/registry-contracts) through its own mapping
+db2=rg_sync_apply_parity_contracts
+sa_newdb $db2; tap_ok $? "fresh database for the contract registry"
+export PGDATABASE=$db2
+C=$SA_REPO/examples/registry-contracts
+CM=$C/registry-mapping.yaml
+overrides() {  # table|key|winner file:line|overridden file:line, from the run's warnings
+  sed -n "s#.*warning: \([a-z_]*\) key '\([^']*\)' from $C/\([^ ]*\) overrides $C/\([^ ]*\) (mapping: .*#\1|\2|\3|\4#p" | sort
+}
+want=$(grep -v '^#' "$C"/expected-rows/overrides.txt | sort)
+out=$("$SA_BIN" validate --registry "$C" --mapping "$CM" 2>&1); rc=$?
+tap_is "$rc" 0 "validate of the contract registry succeeds"
+tap_is "$(printf '%s\n' "$out" | overrides)" "$want" "validate reports exactly the overrides of overrides.txt, naming both places"
+tap_like "$out" "0 error\(s\), 3 warning\(s\); 7 file\(s\), 13 row\(s\)" "7 files (3 contracts, 2 staging overrides) give 13 rows"
+out=$("$SA_BIN" apply --registry "$C" --mapping "$CM" --dry-run 2>&1); rc=$?
+tap_is "$rc" 0 "apply --dry-run succeeds"
+tap_is "$(printf '%s\n' "$out" | overrides)" "$want" "apply --dry-run reports the same overrides"
+tap_is "$(psql -X -At -c 'SELECT count(*) FROM data_products')" 0 "the dry run wrote nothing"
+out=$("$SA_BIN" apply --registry "$C" --mapping "$CM" 2>&1); rc=$?
+tap_is "$rc" 0 "apply of the contract registry succeeds"
+tap_is "$(printf '%s\n' "$out" | overrides)" "$want" "apply reports the same overrides"
+cmp=$(python3 test/tools/compare_expected_rows.py "$C/expected-rows" 2>&1); rc=$?
+tap_ok $rc "database rows equal examples/registry-contracts/expected-rows/*.json, every column"
+[ $rc = 0 ] || printf '#  %s\n' "$cmp" | head -40
+out=$("$SA_BIN" apply --registry "$C" --mapping "$CM" --full-diff 2>/dev/null); rc=$?
+tap_like "$out" "applied: 0 row\(s\) written" "a re-apply of the contract registry writes 0 rows"
+# Without the declared precedence the same keys are errors naming both places.
+nop=$(mktemp -d); cp -R "$C"/. "$nop"/; chmod -R u+w "$nop"
+sed -i '/^    overrides:/d' "$nop"/registry-mapping.yaml
+out=$("$SA_BIN" validate --registry "$nop" --mapping "$nop"/registry-mapping.yaml 2>&1); rc=$?
+tap_is "$rc" 1 "without overrides: the contract registry does not validate"
+got=$(printf '%s\n' "$out" | sed -n "s#^$nop/\([^:]*:[0-9]*\):[0-9]*: error: \([a-z_]*\) key '\([^']*\)' is also defined at $nop/\([^ ]*\) with different content.*#\2|\3|\1|\4#p" | sort)
+tap_is "$got" "$want" "each of those keys is an error naming both places"
+rm -rf "$nop"
+psql -X -q -d postgres -c "DROP DATABASE $db2"
 tap_done
