@@ -401,7 +401,7 @@ Mapping parse(const std::string &name, const Node &root) {
     }
     if (const Node *en = fn.get("entry")) {
       if (fn.get("lists") || fn.get("documents"))
-        r.fail(*en, "a file that is one entry (entry:) has no lists: or documents: (its whole document is the entry)");
+        r.fail(fn.get("lists") ? *fn.get("lists") : *fn.get("documents"), "a file that is one entry (entry:) has no lists: or documents: (its whole document is the entry)");
       ListDef l;
       l.mark = en->mark;
       l.unknown = UnknownFields::Error;
