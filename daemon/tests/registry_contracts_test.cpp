@@ -270,3 +270,39 @@ TEST(ContractMapping, UnknownFieldsCanBeWarningsAndFromAlternativesStayExclusive
   EXPECT_NE(s.find("x.yaml:2:7: error: products.name: both 'metadata.name' and 'name' are given; keep one"), std::string::npos) << s;
   EXPECT_NE(s.find("x.yaml:4:1: warning: unknown field 'notes' in products entry"), std::string::npos) << s;
 }
+
+// default_template and ignore: take dotted paths too; a template's placeholders are checked
+// as sources when the mapping loads.
+TEST(ContractMapping, TemplatesAndIgnoreTakeDottedPaths) {
+  const std::string text =
+      "version: 1\ntables:\n  products:\n    key: [id]\n    columns: {id: text, name: text, owner: text}\n"
+      "files:\n  - path: \"c/*.yaml\"\n    entry:\n      table: products\n      columns:\n"
+      "        id: $stem\n        name: metadata.name\n        owner: {first_of: [metadata.owner, owner], default_template: \"{metadata.domain} Team\"}\n"
+      "      ignore: [metadata.comment, metadata.domain]\n";
+  Mapping m = load_mapping_text("m.yaml", text);
+  fs::path dir = fs::temp_directory_path() / ("rgsync_contracts_tpl_" + std::to_string(::getpid()));
+  fs::create_directories(dir / "c");
+  std::ofstream(dir / "c/p1.yaml") << "metadata:\n  name: P1\n  domain: Finance\n  comment: kept out\n";
+  std::ofstream(dir / "c/p2.yaml") << "metadata:\n  name: P2\n  domain: HR\n  owner: Pat\n  note: typo\n";
+  Findings f;
+  Registry r = load_registry(m, dir.string(), LoadOptions{}, f);
+  fs::remove_all(dir);
+  std::string s;
+  for (const auto &x : f.items()) s += x.format() + "\n";
+  EXPECT_EQ(f.errors(), 1u) << s;
+  EXPECT_NE(s.find("c/p2.yaml:5:3: error: unknown field 'metadata.note' in products entry 'p2'"), std::string::npos) << s;
+  TableRows &t = *r.table("products");
+  ASSERT_EQ(t.rows.size(), 2u) << s;
+  EXPECT_EQ(t.rows[t.by_key.at("p1")].cells[2].text, "Finance Team");
+  EXPECT_EQ(t.rows[t.by_key.at("p2")].cells[2].text, "Pat");
+
+  std::string bad = text;
+  bad.replace(bad.find("{metadata.domain} Team"), std::string("{metadata.domain} Team").size(), "{$domain} Team");
+  try {
+    load_mapping_text("m.yaml", bad);
+    FAIL() << "accepted {$domain}";
+  } catch (const YamlError &e) {
+    EXPECT_NE(std::string(e.what()).find("m.yaml:13:"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("unknown source '$domain'"), std::string::npos) << e.what();
+  }
+}

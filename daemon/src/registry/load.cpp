@@ -197,7 +197,7 @@ struct Loader {
       c.mark = entry.mark;
     } else if (rule.default_template) {
       auto out = rule.default_template->expand([&](const std::string &field) -> std::optional<std::string> {
-        const Node *v = entry.get(field);
+        const Node *v = lookup(file, entry, field, what);
         if (!v || !v->is_scalar() || is_null(*v)) return std::nullopt;
         return v->text;
       });
@@ -333,6 +333,8 @@ struct Loader {
         case ColumnRule::Parent: case ColumnRule::Element: case ColumnRule::Position: case ColumnRule::Const: break;
         default: for (const auto &fld : it->second.fields) k.add(fld);
       }
+      if (it->second.default_template)
+        for (const auto &fld : it->second.default_template->fields()) k.add(fld);
     }
     if (children)
       for (const auto &c : *children) k.add(c.from);

@@ -194,6 +194,11 @@ ColumnRule parse_rule(const Reader &r, const Node &n, bool child) {
     } catch (const TemplateError &e) {
       r.fail(*v, std::string("default_template: ") + e.what());
     }
+    for (const auto &fld : rule.default_template->fields()) {
+      Node at = *v;
+      at.text = fld;
+      parse_source(r, at, "default_template {" + fld + "}");
+    }
   }
   if (rule.kind == ColumnRule::Const && (rule.default_value || rule.default_template))
     r.fail(n, "a const column takes no default (the constant is always the value)");
