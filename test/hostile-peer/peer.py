@@ -23,16 +23,19 @@ Routes of `serve` (GET; query parameters select the misbehaviour):
   /wd/echo                   200 with a body that is not JSON and echoes the Authorization header
   /wd/ok                     a valid Workday report with one user (E1)
   /scim/Users                a SCIM 2.0 ListResponse over the users POSTed to /admin/scim (startIndex,
-                             count, filter meta.lastModified gt|ge "TIME" compared as instants);
-                             /scim/Users/ID one user
-  POST /admin/scim           {"users": [...], "delete_after_page": {"page": N, "id": ID}}: replaces the
-                             users; after serving list page N (counted from this POST) user ID is deleted
+                             count, filter meta.lastModified gt|ge "TIME" compared as instants, or
+                             ATTR eq "VALUE" for id, userName or the enterprise extension's
+                             employeeNumber); /scim/Users/ID one user
+  POST /admin/scim           {"users": [...], "delete_after_page": {"page": N, "id": ID[, "add": USER]}}:
+                             replaces the users; after serving list page N (counted from this POST)
+                             user ID is deleted (and USER appended: totalResults stays the same)
 """
 import datetime
 import gzip
 import http.server
 import json
 import os
+import re
 import socket
 import sys
 import threading
@@ -51,6 +54,14 @@ def wd_user(n):
     return {"Employee_ID": f"E{n}", "Legal_Name_First": f"First{n}", "Legal_Name_Last": f"Last{n}",
             "Business_Title": "Analyst", "Cost_Center": "Finance", "Primary_Work_Email": f"e{n}@example.com",
             "Worker_Status": "Active"}
+
+
+def attribute(user, path):
+    """A SCIM attribute path (id, userName, URN:attr of an extension) -> the user's value."""
+    ext = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:"
+    if path.startswith(ext):
+        return user.get(ext[:-1], {}).get(path[len(ext):])
+    return user.get(path)
 
 
 def instant(text):
@@ -89,8 +100,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         with self.lock:
             users = list(Scim.users)
             f = q.get("filter", "")
-            if f:
-                import re
+            eq = re.fullmatch(r'(\S+) eq "([^"]*)"', f) if f else None
+            if eq:
+                users = [u for u in users if attribute(u, eq.group(1)) == eq.group(2)]
+            elif f:
                 m = re.fullmatch(r'meta\.lastModified (gt|ge) "([^"]+)"', f)
                 if not m:
                     return self.send(400, {"detail": "unsupported filter"}, ctype="application/scim+json")
@@ -102,7 +115,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             Scim.pages += 1
             d = Scim.delete_after_page
             if d and d.get("page") == Scim.pages:
-                Scim.users = [u for u in Scim.users if u["id"] != d["id"]]
+                Scim.users = [u for u in Scim.users if u["id"] != d["id"]] + ([d["add"]] if d.get("add") else [])
                 Scim.delete_after_page = None
         return self.send(200, {"schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"], "totalResults": len(users),
                                "startIndex": start, "itemsPerPage": len(page), "Resources": page},
@@ -212,9 +225,9 @@ def drip(host, port, seconds, interval="0.09"):
             i += 1
             time.sleep(float(interval))
     except OSError:
-        print("closed by server", flush=True)
+        print("closed by server after %d bytes" % i, flush=True)
         return
-    print("held", flush=True)
+    print("held for %s s" % seconds, flush=True)
 
 
 if __name__ == "__main__":

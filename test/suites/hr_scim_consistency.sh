@@ -50,6 +50,31 @@ tap_is "$(status_of E6)" active "the user shifted across the page boundary is no
 tap_like "$(cat "$work/out")" "users changed during the fetch \(totalResults changed from 10 to 9\); fetching again" "the log says the fetch was repeated"
 tap_like "$(cat "$work/out")" "deactivated 1," "exactly one deactivation"
 
+# A delete plus an add between the same two pages: totalResults and the number of distinct
+# users stay right, but user 6 shifts from page 2 onto page 1, unseen. Before deactivating a
+# user the full fetch did not see, its absence is confirmed at the source (a filter on its
+# employee number): user 6 is still there and stays active; user 3 is really gone.
+seed "$(users 10)"
+q "UPDATE principal_profiles SET status = 'active'" >/dev/null
+hr --full
+user11=$(users 11 | python3 -c 'import json, sys; print(json.dumps(json.load(sys.stdin)[-1]))')
+seed "$(users 10)" "{\"page\": 1, \"id\": \"3\", \"add\": $user11}"   # 3 leaves, 11 joins after page 1
+hr --full
+tap_is "$?" 0 "full sync while a user is deleted and another added between the same pages succeeds"
+tap_is "$(status_of E6)" active "the user shifted across the page boundary (totalResults unchanged) is not deactivated"
+tap_is "$(status_of E3)" active "the deleted user was seen on page 1 before it left: still active in this run"
+tap_is "$(status_of E11)" active "the added user is created"
+tap_like "$(cat "$work/out")" "1 user\(s\) not seen in the full fetch are still at the source \(kept\), 0 confirmed gone" "the log says an unseen user was confirmed present"
+tap_like "$(cat "$work/out")" "deactivated 0," "nobody is deactivated"
+runs_counts() { q "SELECT (counts->>'absent_confirmed_present') || '/' || (counts->>'absent_confirmed_gone') FROM registry_sync.sync_runs ORDER BY id DESC LIMIT 1"; }
+tap_is "$(runs_counts)" "1/0" "the run's counts record one unseen user kept"
+hr --full
+tap_is "$?" 0 "the next full sync succeeds"
+tap_is "$(status_of E3)" inactive "the deleted user, now unseen and confirmed gone, is deactivated"
+tap_is "$(status_of E6)" active "user 6 stays active"
+tap_like "$(cat "$work/out")" "0 user\(s\) not seen in the full fetch are still at the source \(kept\), 1 confirmed gone" "the log says the unseen user was confirmed gone"
+tap_is "$(runs_counts)" "0/1" "the run's counts record one unseen user confirmed gone"
+
 # The watermark is an instant: the latest of "+02:00" and "Z" times, not the greatest text.
 mapping wm
 seed "$(users 2 2026-01-01T12:00:00+02:00 2026-01-01T10:30:00Z)"

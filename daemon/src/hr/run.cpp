@@ -5,6 +5,8 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <optional>
+#include <unordered_map>
 #include <sstream>
 
 #include "db/advisory_lock.hpp"
@@ -73,7 +75,8 @@ RunResult run_hr_sync(pqxx::connection &conn, const HrMapping &m, const RunOptio
     res.retries = fetched.retries;
     spdlog::debug("hr {}: fetched {} users in {:.3f}s", m.source.name, res.hr_users, std::chrono::duration<double>(t1 - t0).count());
 
-    {
+    // What HR said (for "did the input change?" after a refusal).
+    auto hash_users = [&] {
       std::string all;
       for (const auto &u : fetched.users) {
         all += u.active ? "1" : "0";
@@ -83,25 +86,67 @@ RunResult run_hr_sync(pqxx::connection &conn, const HrMapping &m, const RunOptio
         all += '\x1e';
       }
       res.data_hash = sha256_hex(all);
-    }
+    };
+    hash_users();
     nlohmann::json hashes = nlohmann::json::object();
     if (!m.source.file.empty()) hashes[m.source.file] = sha256_file_hex(m.source.file);
 
-    pqxx::work tx(conn);
-    advisory_xact_lock(tx, "registry-sync hr:" + m.source.name + ":" + opt.tenant);
-    HrStore store(tx, opt.tenant);
-    res.sync_run_id = store.start_run(actor, opt.dry_run, hashes);
-    auto t2 = std::chrono::steady_clock::now();
-    std::vector<Profile> profiles = store.load_profiles();
-    auto t3 = std::chrono::steady_clock::now();
-    res.plan = make_plan({m, res.full && fetched.complete}, fetched.users, profiles);
-    auto t4 = std::chrono::steady_clock::now();
-    spdlog::debug("hr {}: loaded {} profiles in {:.3f}s, planned in {:.3f}s", m.source.name, profiles.size(),
-                  std::chrono::duration<double>(t3 - t2).count(), std::chrono::duration<double>(t4 - t3).count());
+    // A full SCIM fetch is not a snapshot: users it did not see are confirmed gone at the
+    // source before they are deactivated (outside the transaction: HTTP holds no locks), then
+    // the plan is made again with the users still there.
+    std::optional<pqxx::work> txo;
+    std::optional<HrStore> storeo;
+    bool checked_absent = false;
+    while (true) {
+      txo.emplace(conn);
+      advisory_xact_lock(*txo, "registry-sync hr:" + m.source.name + ":" + opt.tenant);
+      HrStore &store = storeo.emplace(*txo, opt.tenant);
+      res.sync_run_id = store.start_run(actor, opt.dry_run, hashes);
+      auto t2 = std::chrono::steady_clock::now();
+      std::vector<Profile> profiles = store.load_profiles();
+      auto t3 = std::chrono::steady_clock::now();
+      res.plan = make_plan({m, res.full && fetched.complete}, fetched.users, profiles);
+      auto t4 = std::chrono::steady_clock::now();
+      spdlog::debug("hr {}: loaded {} profiles in {:.3f}s, planned in {:.3f}s", m.source.name, profiles.size(),
+                    std::chrono::duration<double>(t3 - t2).count(), std::chrono::duration<double>(t4 - t3).count());
+      if (checked_absent || !(res.full && fetched.complete) || !can_confirm_absence(m)) break;
+      std::vector<std::string> unseen;
+      std::unordered_map<std::string, const Profile *> by_id;
+      for (const auto &p : profiles) by_id[p.id] = &p;
+      for (const auto &u : res.plan.updates) {
+        if (!u.deactivates || !u.hr_key.empty()) continue;
+        auto p = by_id.find(u.id);
+        if (p == by_id.end()) continue;
+        auto e = p->second->columns.find("employee_id");
+        if (e != p->second->columns.end() && e->second) unseen.push_back(*e->second);
+      }
+      if (unseen.empty()) break;
+      storeo.reset();
+      txo->abort();
+      txo.reset();
+      checked_absent = true;
+      AbsenceCheck ac = confirm_absent(m, unseen, fetched, fo);
+      res.absent_present = static_cast<long>(ac.present.size());
+      res.absent_gone = ac.gone;
+      res.requests += ac.requests;
+      res.pages += ac.requests;
+      spdlog::info("hr {}: {} user(s) not seen in the full fetch are still at the source (kept), {} confirmed gone "
+                   "(paging by index is not a snapshot; each unseen user was looked up)",
+                   m.source.name, ac.present.size(), ac.gone);
+      for (auto &u : ac.present) fetched.users.push_back(std::move(u));
+      res.hr_users = static_cast<long>(fetched.users.size());
+      hash_users();
+    }
+    pqxx::work &tx = *txo;
+    HrStore &store = *storeo;
     nlohmann::json counts = res.plan.counts();
     counts["hr_users"] = res.hr_users;
     counts["full"] = res.full;
     counts["retries"] = res.retries;
+    if (checked_absent) {
+      counts["absent_confirmed_present"] = res.absent_present;
+      counts["absent_confirmed_gone"] = res.absent_gone;
+    }
     for (const auto &c : res.plan.conflicts)
       spdlog::warn("hr {}: conflict {}: {} (not applied)", m.source.name, c.profile_id.empty() ? "-" : c.profile_id, c.reason);
 

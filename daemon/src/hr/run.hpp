@@ -36,6 +36,9 @@ struct RunResult {
   bool full = true;
   long hr_users = 0, pages = 0, requests = 0, retries = 0;
   long rows_written = 0;
+  // Users a full SCIM fetch did not see, looked up one by one before deactivating them:
+  // still at the source (kept) and confirmed gone (see confirm_absent).
+  long absent_present = 0, absent_gone = 0;
   Plan plan;
   std::string message;  // one-line summary
   std::string data_hash;  // SHA-256 over the fetched users (what HR said), for "input changed?"

@@ -78,11 +78,14 @@ long run_job(JobState &j, const ConnectionSettings &cs, const std::atomic<bool> 
     ro.refused_data_hash = j.refused_data_hash;
     ro.record_failure = !j.blocked;  // the first permanent failure was recorded
     hr::RunResult r = hr::run_hr_sync(*j.conn, j.cfg.mapping, ro);
+    if (r.status != hr::RunStatus::Succeeded && (r.absent_present || r.absent_gone))
+      state.metrics.hr_unseen(j.cfg.name, r.absent_present, r.absent_gone);
     if (r.status == hr::RunStatus::Refused || r.status == hr::RunStatus::RefusedUnchanged) {
       j.refused_data_hash = r.data_hash;
       throw PermanentFailure(r.message);
     }
     j.refused_data_hash.clear();
+    if (r.absent_present || r.absent_gone) state.metrics.hr_unseen(j.cfg.name, r.absent_present, r.absent_gone);
     spdlog::info("job {}: {}", j.cfg.name, r.message);
     return r.rows_written;
   }

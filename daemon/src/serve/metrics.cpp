@@ -44,6 +44,13 @@ void Metrics::set_active(const std::string &job, bool active) {
   jobs_[job].active = active;
 }
 
+void Metrics::hr_unseen(const std::string &job, long present, long gone) {
+  std::lock_guard<std::mutex> l(mu_);
+  auto &s = jobs_[job];
+  s.hr_unseen_present_total += present;
+  s.hr_unseen_gone_total += gone;
+}
+
 void Metrics::failure(const std::string &job, double started, double duration, const std::string &error, bool permanent) {
   std::lock_guard<std::mutex> l(mu_);
   auto &j = jobs_[job];
@@ -84,6 +91,9 @@ std::string Metrics::render() const {
        "1 when the job's last run failed permanently (refusal, validation, authentication): not retried until its input changes or SIGHUP."},
       {"registry_sync_job_permanent_failures_total", "counter", "Runs that failed permanently since start."},
       {"registry_sync_job_active", "gauge", "1 when this instance runs the job; 0 when another serve instance holds it."},
+      {"registry_sync_hr_unseen_users_total", "counter",
+       "HR jobs: users a full SCIM fetch did not see (paging by index is not a snapshot), looked up one by one before "
+       "deactivation, by result: present (kept) or gone."},
   };
   for (const auto &f : families) {
     o << "# HELP " << f.name << " " << f.help << "\n# TYPE " << f.name << " " << f.type << "\n";
@@ -93,6 +103,12 @@ std::string Metrics::render() const {
       if (n == "registry_sync_job_runs_total") {
         o << n << "{" << lbl << ",outcome=\"success\"} " << s.runs_ok << "\n";
         o << n << "{" << lbl << ",outcome=\"failure\"} " << s.runs_failed << "\n";
+        continue;
+      }
+      if (n == "registry_sync_hr_unseen_users_total") {
+        if (s.kind != "hr") continue;
+        o << n << "{" << lbl << ",result=\"present\"} " << s.hr_unseen_present_total << "\n";
+        o << n << "{" << lbl << ",result=\"gone\"} " << s.hr_unseen_gone_total << "\n";
         continue;
       }
       double v = n == "registry_sync_job_last_success_timestamp_seconds" ? s.last_success_ts

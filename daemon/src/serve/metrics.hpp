@@ -22,6 +22,9 @@ struct JobStats {
   long permanent_failures_total = 0;
   bool active = true;           // this instance runs the job (holds its lock); false: another does
   std::string last_error;       // redacted, for logs and /readyz detail
+  // hr jobs: users a full SCIM fetch did not see, looked up one by one before deactivating:
+  // still at the source (kept) or confirmed gone.
+  long hr_unseen_present_total = 0, hr_unseen_gone_total = 0;
 };
 
 class Metrics {
@@ -31,6 +34,7 @@ class Metrics {
   void failure(const std::string &job, double started_ts, double duration_s, const std::string &error, bool permanent = false);
   void set_blocked(const std::string &job, bool blocked);
   void set_active(const std::string &job, bool active);
+  void hr_unseen(const std::string &job, long present, long gone);
   JobStats get(const std::string &job) const;
   std::string render() const;
 

@@ -25,6 +25,7 @@ struct FetchOptions {
 
 struct FetchResult {
   std::vector<HrUser> users;
+  std::vector<std::string> source_ids;  // SCIM: users[i]'s SCIM id (empty for other sources)
   bool complete = true;          // every HR user (a full fetch), so absent users are gone
   long requests = 0, retries = 0, pages = 0;
 };
@@ -38,6 +39,26 @@ class SourceDataError : public std::runtime_error {
 };
 
 FetchResult fetch_hr_users(const HrMapping &m, const FetchOptions &opt);
+
+// A full SCIM fetch pages by index, which is not a snapshot: a delete plus an add between the
+// same two pages keeps totalResults and the number of distinct users right while one user
+// shifts across the page boundary, unseen. Before such users are deactivated their absence is
+// confirmed at the source, one request each (a filter on the attribute employee_id is mapped
+// from); each request counts against max_pages.
+struct AbsenceCheck {
+  std::vector<HrUser> present;  // still at the source: to be treated as fetched
+  long gone = 0;                // confirmed absent
+  long requests = 0;
+};
+
+// Whether absences of this source can (and need to) be confirmed: SCIM with employee_id
+// mapped from a plain attribute path.
+bool can_confirm_absence(const HrMapping &m);
+
+// employee_ids: profiles linked to the source that the full fetch did not see. fetched: that
+// fetch (its users resolve the manager references of users found here).
+AbsenceCheck confirm_absent(const HrMapping &m, const std::vector<std::string> &employee_ids, const FetchResult &fetched,
+                            const FetchOptions &opt);
 
 // One HR record (JSON object; CSV rows are objects of header -> text) -> HrUser. Throws with
 // the record's key and the field when a value has the wrong type or the employee id is missing.

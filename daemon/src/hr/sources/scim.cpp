@@ -111,6 +111,114 @@ void fetch_scim(SourceFetch &f) {
     }
   }
   resolve_managers(res.users, scim_ids, extra);
+  res.source_ids = std::move(scim_ids);
 }
+
+namespace {
+
+// The SCIM filter attribute for a json_path expression: an extension's URN is joined to its
+// attribute with ':' ("urn:...:2.0:User.employeeNumber" -> "urn:...:2.0:User:employeeNumber").
+std::string scim_attribute(const std::string &path) {
+  if (path.rfind("urn:", 0) != 0) return path;
+  auto colon = path.rfind(':');
+  auto dot = path.find('.', colon == std::string::npos ? 0 : colon);
+  if (dot == std::string::npos) return path;
+  return path.substr(0, dot) + ":" + path.substr(dot + 1);
+}
+
+// A SCIM filter string literal: backslash and double quote escaped (RFC 7644 3.4.2.2, JSON rules).
+std::string scim_string(const std::string &v) {
+  std::string out = "\"";
+  for (char c : v) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+const FieldRule *employee_rule(const HrMapping &m) {
+  for (const auto &r : m.fields)
+    if (r.column == "employee_id") return &r;
+  return nullptr;
+}
+
+}  // namespace
+
+}  // namespace rgsync::hr::sources
+
+namespace rgsync::hr {
+
+bool can_confirm_absence(const HrMapping &m) {
+  const FieldRule *r = sources::employee_rule(m);
+  return m.source.kind == SourceKind::Scim && m.source.file.empty() && r && !r->tpl;
+}
+
+AbsenceCheck confirm_absent(const HrMapping &m, const std::vector<std::string> &employee_ids, const FetchResult &fetched,
+                            const FetchOptions &opt) {
+  using namespace sources;
+  AbsenceCheck out;
+  if (employee_ids.empty() || !can_confirm_absence(m)) return out;
+  SourceFetch f(m, opt);
+  f.res.pages = fetched.pages;  // the confirmations share the fetch's page cap
+  if (fetched.pages + static_cast<long>(employee_ids.size()) > m.source.max_pages)
+    throw SourceDataError(f.src() + ": " + std::to_string(employee_ids.size()) +
+                          " HR-managed users were not seen in the full fetch; confirming each at the source would take the run past "
+                          "max_pages (" + std::to_string(m.source.max_pages) + ", " + std::to_string(fetched.pages) +
+                          " pages fetched); nothing written: check the source, or raise max_pages in the mapping");
+  std::string base = m.source.url;
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  const std::string attr = scim_attribute(employee_rule(m)->expr);
+  std::set<std::string> seen(fetched.source_ids.begin(), fetched.source_ids.end());
+  std::vector<std::string> found_ids;
+  try {
+    for (const auto &emp : employee_ids) {
+      f.next_page_allowed();
+      ++f.res.pages;
+      std::string url = base + "/Users?filter=" + url_encode(attr + " eq " + scim_string(emp)) + "&count=10";
+      std::string where = f.src() + ": confirming that employee " + emp + " is gone: GET " + redact_url(base) + "/Users?filter=" + attr + " eq ...";
+      HttpResponse r = f.client().get(url);
+      if (long bad = invalid_utf8_line(r.body)) throw std::runtime_error(where + ": response is not valid UTF-8 (line " + std::to_string(bad) + ")");
+      nlohmann::json page = parse_json(r.body, where);
+      if (!page.is_object() || !page.contains("totalResults") || !page["totalResults"].is_number_integer())
+        throw std::runtime_error(where + ": not a SCIM ListResponse (no integer totalResults)");
+      nlohmann::json empty = nlohmann::json::array();
+      const nlohmann::json &resources = page.contains("Resources") ? page["Resources"] : empty;
+      if (!resources.is_array()) throw std::runtime_error(where + ": 'Resources' is " + type_name(resources) + ", expected a list");
+      bool present = false;
+      for (const auto &u : resources) {
+        if (!u.is_object() || !u.contains("id") || !u["id"].is_string() || u["id"].get<std::string>().empty())
+          throw std::runtime_error(where + ": a user without a SCIM 'id' (text); the payload is not a valid SCIM User");
+        std::string id = u["id"].get<std::string>();
+        HrUser user = map_record(m, u, "SCIM id " + id);
+        // Servers may match case-insensitively or loosely: only an exact employee id counts.
+        if (user.columns["employee_id"] != emp) continue;
+        present = true;
+        if (!seen.insert(id).second) continue;
+        out.present.push_back(std::move(user));
+        found_ids.push_back(id);
+      }
+      if (!present) ++out.gone;
+    }
+  } catch (const HttpError &e) {
+    throw HttpError(f.src() + ": " + e.what() + "; nothing written", e.transient, e.retry_after_s, e.status);
+  } catch (const std::runtime_error &e) {
+    if (opt.stop && opt.stop->load()) throw;
+    throw SourceDataError(e.what());
+  }
+  // Manager references (SCIM ids) of the users found: resolved against the full fetch.
+  std::map<std::string, std::string> known;
+  for (size_t i = 0; i < fetched.users.size() && i < fetched.source_ids.size(); ++i) {
+    auto it = fetched.users[i].columns.find("employee_id");
+    if (it != fetched.users[i].columns.end() && it->second) known[fetched.source_ids[i]] = *it->second;
+  }
+  resolve_managers(out.present, found_ids, known);
+  f.finish_http();
+  out.requests = f.res.requests;
+  return out;
+}
+
+}  // namespace rgsync::hr
+
+namespace rgsync::hr::sources {
 
 }  // namespace rgsync::hr::sources
