@@ -62,6 +62,8 @@ step "pg_restore --disable-triggers (runbook block logical-restore)" rb_run logi
 step "runbook block logical-verify passes" rb_run logical-verify
 tap_like "$(cat "$work/out")" "audit chain ok: true" "and reports the audit chain ok"
 tap_like "$(cat "$work/out")" "enforced reference violations: 0" "and no enforced reference violated"
+tap_like "$(cat "$work/out")" "rls_report findings above info: $(psql -X -At -c "SELECT count(*) FROM guard.rls_report() WHERE severity <> 'info'")\$" \
+  "and counts as many guard.rls_report() findings as on the source"
 tap_like "$(cat "$work/out")" "restore verified: .* equals the manifest .* audit seal head and chain" "and verify-restore confirms the manifest taken with the dump"
 
 step "no pending or edited migration on the restored database" "$rs" status --fail-on-pending --dir migrations --database-url "$RESTORE_DB"

@@ -132,9 +132,32 @@ step "hr-sync-refused: hr-confirm" rb_run hr-confirm
 tap_like "$(out)" "0 rows written" "the next run has nothing to do"
 tap_like "$(out)" "emp_41004 inactive" "and lists the deactivated profile"
 
+# ---- alerts: the registry checked offline, a release with a pending migration, references
+rb_use docs/runbooks/alerts.md
+step "alerts: al-validate" rb_run al-validate
+tap_like "$(out)" "0 error\(s\)" "the registry validates offline"
+probe=$(date -u -d '-3 minutes' +%Y%m%d%H%M%S)_release_probe
+printf 'CREATE TABLE public.release_probe (id int PRIMARY KEY);\nALTER TABLE public.release_probe ENABLE ROW LEVEL SECURITY;\n' \
+  >"$MIGRATIONS/$probe.sql"
+step "alerts: al-migrate (a pending migration checked, then applied)" rb_run al-migrate
+tap_like "$(out)" "$probe" "migrate --check and migrate name the pending migration"
+tap_is "$(psql -X -At -c "SELECT to_regclass('public.release_probe') IS NOT NULL")" t "and it is applied"
+step "alerts: al-violations" rb_run al-violations -At
+tap_is "$(grep -c 'kpis_business_processes' "$work/out")" 0 "no violation of the enforced kpis_business_processes"
+step "alerts: al-validate-reference" rb_run al-validate-reference -At
+tap_is "$(psql -X -At -c "SELECT validated FROM guard.references WHERE name = 'kpis_business_processes'")" t \
+  "kpis_business_processes is validated"
+
 # ---- bad migration (drops kpis.synonyms and rewrites descriptions), deployed, then fixed forward
 rb_use docs/runbooks/bad-migration.md
 bad_version=$(date -u -d '-2 minutes' +%Y%m%d%H%M%S)
+# A KPI that exists only in the database (not in git): apply does not put it back.
+psql -X -q -v ON_ERROR_STOP=1 >/dev/null <<'SQL'
+INSERT INTO public.kpis SELECT (jsonb_populate_record(NULL::public.kpis,
+    to_jsonb(k) || '{"id": "db_only_kpi", "name": "DB-only KPI", "description": "kept in the database only"}')).*
+  FROM public.kpis k WHERE k.domain = 'Finance' ORDER BY k.id LIMIT 1;
+SQL
+tap_ok $? "a KPI kept only in the database (db_only_kpi)"
 cat >"$MIGRATIONS/${bad_version}_kpi_cleanup.sql" <<'SQL'
 UPDATE public.kpis SET description = 'see wiki' WHERE domain = 'Finance';
 ALTER TABLE public.kpis DROP COLUMN synonyms;
@@ -147,12 +170,22 @@ tap_like "$(out)" "applied +${bad_version}_kpi_cleanup.sql" "status lists the ba
 step "bad-migration: bm-recent" rb_run bm-recent -At
 tap_like "$(head -1 "$work/out")" "^${bad_version}\|kpi_cleanup\|" "the last migration is the bad one, with when and by whom"
 step "bad-migration: bm-changes" rb_run bm-changes -At
+cp "$work/out" "$work/changes"
 tap_is "$(grep -c '|UPDATE|kpis|' "$work/out")" "$(psql -X -At -c "SELECT count(*) FROM public.kpis WHERE domain = 'Finance'")" \
   "the data changes of the migration's transaction are listed, one per KPI it rewrote"
 tap_like "$(out)" "\|description,updated_at\|" "naming the changed columns"
 step "bad-migration: bm-forward-fix" rb_run bm-forward-fix
 step "bad-migration: bm-reapply" rb_run bm-reapply
 tap_like "$(out)" "applied: [1-9][0-9]* row\(s\) written" "apply rewrites the KPIs from git"
+tap_is "$(psql -X -At -c "SELECT description FROM public.kpis WHERE id = 'db_only_kpi'")" "see wiki" "but not the KPI kept only in the database"
+bad=$(awk -F'|' '$2 == "UPDATE" && $3 == "kpis" && $4 == "db_only_kpi" { print $1 }' "$work/changes")
+[ -n "$bad" ]; tap_ok $? "bm-changes lists the migration's version of db_only_kpi ($bad)"
+# The two blocks in one psql session, as the runbook has them (\gset hands last_good on).
+{ rb_block bm-last-good ; rb_block bm-restore-row ; } >"$work/restore-row.sql"
+step "bad-migration: bm-last-good + bm-restore-row" psql -X -At -v ON_ERROR_STOP=1 -v bad="$bad" -f "$work/restore-row.sql"
+tap_is "$(out)" "updated" "audit.restore puts the row back (updated)"
+tap_is "$(psql -X -At -c "SELECT description FROM public.kpis WHERE id = 'db_only_kpi'")" "kept in the database only" \
+  "db_only_kpi has its description from before the migration again"
 step "bad-migration: bm-confirm" rb_run bm-confirm
 tap_like "$(out)" "0 row\(s\) written" "the registry equals git again"
 tap_is "$(psql -X -At -c "SELECT count(*) FROM public.kpis WHERE description = 'see wiki' OR synonyms IS NULL")" 0 "no KPI keeps the bad description, synonyms are back"
@@ -209,18 +242,28 @@ tap_is "$(out)" "old password refused" "the old password is refused"
 tap_ok "$(grep -rc -- "$(cat "$SECRETS_DIR/db-password")" "$PGC_ROOT/run/server.log" 2>/dev/null | awk -F: '{s+=$NF} END {print s+0}')" \
   "the new password is not in the server log"
 # HR token: the HR system (a SCIM server) already accepts only the new token.
-export NEW_HR_TOKEN; NEW_HR_TOKEN=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
+# The block reads the token from its input (read -rs), as pasted: it is in no environment here.
+unset NEW_HR_TOKEN; new_token=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
 hr_gen_scim_users 3 '{"departments": ["Finance"]}' >"$work/scim-users.json"
-if SCIM_TOKEN=$NEW_HR_TOKEN hr_scim_start "$work/scim-users.json"; then
+if SCIM_TOKEN=$new_token hr_scim_start "$work/scim-users.json"; then
   export HR_MAPPING=$work/hr-scim.yaml
   printf 'source: {kind: scim, name: scim, url: "%s", token_env: HR_SCIM_TOKEN, max_attempts: 1}\n' "$SCIM_URL" >"$HR_MAPPING"
   HR_SCIM_TOKEN=old-token "$rs" hr --mapping "$HR_MAPPING" --dry-run >"$work/out" 2>&1
   tap_is "$?" 1 "with the old token the HR source refuses"
-  step "rotate-secrets: rs-hr-token" rb_run rs-hr-token
+  step "rotate-secrets: rs-hr-token (the token pasted into read -rs)" rb_run rs-hr-token <<<"$new_token"
+  tap_is "$(cat "$SECRETS_DIR/hr-token")" "$new_token" "the credential file holds the pasted token"
   tap_like "$(out)" "dry run|fetch of 3 users" "the new token fetches the users"
   tap_is "$(stat -c %a "$SECRETS_DIR/hr-token")" 600 "the token file is 0600"
-  tap_ok "$(grep -c -- "$NEW_HR_TOKEN" "$work/out")" "the token is not printed"
+  tap_ok "$(grep -c -- "$new_token" "$work/out")" "the token is not printed"
 else
   tap_ok 1 "the SCIM server starts"
 fi
+# The JWT secret: a copy older self-hosted Supabase kept in the database's settings goes.
+jwt=$(head -c 24 /dev/urandom | base64 | tr -d '/+=')
+psql -X -q -c "ALTER DATABASE postgres SET \"app.settings.jwt_secret\" = '$jwt'" >/dev/null
+step "rotate-secrets: rs-check" rb_run rs-check -At
+tap_like "$(out)" "^postgres\|\(all\)\|app.settings.jwt_secret=" "rs-check shows the stored JWT secret"
+step "rotate-secrets: rs-jwt-reset" rb_run rs-jwt-reset
+tap_is "$(psql -X -At -c "SELECT count(*) FROM pg_db_role_setting, unnest(setconfig) s WHERE s LIKE 'app.settings.jwt_secret=%'")" 0 \
+  "the stored JWT secret is gone"
 tap_done
