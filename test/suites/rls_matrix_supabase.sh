@@ -96,6 +96,11 @@ for role in anon authenticated registry_reader; do
   done
 done
 tap_is "$locks" "" "no table or view of public can be locked by anon, authenticated or registry_reader in a mode that blocks other tenants' writes"
+# service_role (the backend key, BYPASSRLS) keeps table-level UPDATE and DELETE and so can lock
+# a table; it cannot TRUNCATE (docs/security.md says why, and must change with this).
+as_service() { psql -X -q -At -U authenticator -d "$db" -c "BEGIN" -c "SET LOCAL ROLE service_role" -c "SET LOCAL lock_timeout = '2s'" -c "$1" -c "ROLLBACK" 2>&1; }
+tap_is "$(as_service "LOCK TABLE public.kpis IN ACCESS EXCLUSIVE MODE")" "" "service_role can LOCK public.kpis IN ACCESS EXCLUSIVE MODE (as docs/security.md states)"
+tap_like "$(as_service "TRUNCATE public.kpis")" "permission denied for table kpis" "service_role cannot TRUNCATE public.kpis"
 
 # ---- the same persona x table x operation matrix as on plain PostgreSQL
 q -f "$here/rls_matrix/single_tenant.sql" >/dev/null && q -f "$here/rls_matrix/tenants.sql" >/dev/null
