@@ -98,7 +98,10 @@ else
   tap_ok 1 "lintian is installed (scripts/deps.sh installs it)"
 fi
 
-# ---- install (only on a machine where that replaces nothing of somebody else's)
+# ---- install (only on a machine where that replaces nothing of somebody else's); another
+# checkout running this suite at the same time waits here (one system, one installation)
+exec 9>>"${TMPDIR:-/tmp}/rg-deb-packages.lock"
+flock -w 600 9 || { tap_ok 1 "the machine-wide lock of this suite is free within 10 minutes"; tap_done; }
 for p in "$ext_pkg" registry-sync; do
   if dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'installed'; then
     echo "ok $((TAP_N + 1)) - # SKIP $p is already installed here: the suite does not replace or purge a real installation"
@@ -240,9 +243,9 @@ done
 tap_is "$health" 200 "serve, run as the unit runs it, answers /healthz"
 tap_like "$ready" "^ready: database reachable, migrations current" "and /readyz: the database (as registry_syncer, password from the credential) and the installed migrations"
 tap_ok "$(pgrep -u registry-sync -x registry-sync >/dev/null; echo $?)" "it runs as the unit's user"
-for _ in $(seq 1 50); do [ -e /var/lib/registry-sync/snapshot/current/SHA256SUMS ] && break; sleep 0.2; done
-tap_ok "$([ -e /var/lib/registry-sync/snapshot/current/SHA256SUMS ]; echo $?)" "the installed config's export job writes its snapshot into the state directory"
-tap_is "$(stat -c %U /var/lib/registry-sync/snapshot/current/ 2>&1)" "registry-sync" "owned by the service's user"
+for _ in $(seq 1 50); do root test -e /var/lib/registry-sync/snapshot/current/SHA256SUMS && break; sleep 0.2; done
+tap_ok "$(root test -e /var/lib/registry-sync/snapshot/current/SHA256SUMS; echo $?)" "the installed config's export job writes its snapshot into the state directory"
+tap_is "$(root stat -c %U /var/lib/registry-sync/snapshot/current/ 2>&1)" "registry-sync" "owned by the service's user"
 tap_like "$(psql -X -At -d registry -c "SELECT usename FROM pg_stat_activity WHERE application_name LIKE 'registry-sync%' LIMIT 1")" "^registry_syncer$" \
   "its sessions log in as registry_syncer"
 tap_is "$(grep -c -- "$pw" "$work/serve.log")" 0 "the password is not in serve's log"
