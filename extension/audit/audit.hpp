@@ -34,6 +34,7 @@ struct PendingVersion {
   Op op;
   int64 context_id;
   bool has_record_id, has_old_record_id;
+  bool has_tenant;   // the image can hold client_id (the table has that column, not ignored)
   pg_uuid_t record_id, old_record_id;
   Jsonb *image;      // NULL for TRUNCATE
   Jsonb *old_delta;  // UPDATE only

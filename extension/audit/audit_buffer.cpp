@@ -21,6 +21,7 @@ uint64 statement_generation = 1;
 namespace {
 
 constexpr int kBatch = 1000;             // versions per multi-insert
+constexpr int kSortChunk = kBatch * 8;   // versions whose index entries are sorted together
 constexpr Size kMaxBufferBytes = 8 << 20;  // flush early above this much jsonb
 
 struct Buffered {
@@ -105,63 +106,79 @@ int by_record_id(const void *a, const void *b) {
   return memcmp(x.record_id.data, y.record_id.data, UUID_LEN);
 }
 
-// Writes the n versions at `batch` (pointers into the buffer).
-void write_batch(Relation rel, ResultRelInfo *rri, EState *estate, TupleTableSlot **slots, int n, Buffered *batch) {
+// The version_log row of `v` with id `id` into slot (virtual, not yet stored).
+void fill_slot(TupleTableSlot *slot, const PendingVersion &v, int64 id, TimestampTz ts, int64 txid) {
   const Catalog &c = catalog();
-  TimestampTz ts = GetCurrentTransactionStartTimestamp();  // supa_audit's default now()
-  int64 txid = static_cast<int64>(U64FromFullTransactionId(GetTopFullTransactionId()));
-  for (int i = 0; i < n; i++) {
-    const PendingVersion &v = batch[i].v;
-    TupleTableSlot *slot = slots[i];
-    ExecClearTuple(slot);
-    Datum *values = slot->tts_values;
-    bool *isnull = slot->tts_isnull;
-    values[0] = Int64GetDatum(nextval_internal(c.id_seq, false));
-    isnull[0] = false;
-    values[1] = ObjectIdGetDatum(c.op_enum[v.op]);
-    isnull[1] = false;
-    values[2] = TimestampTzGetDatum(ts);
-    isnull[2] = false;
-    values[3] = Int64GetDatum(v.context_id);
-    isnull[3] = false;
-    values[4] = Int64GetDatum(txid);
-    isnull[4] = false;
-    values[5] = UUIDPGetDatum(const_cast<pg_uuid_t *>(&v.record_id));
-    isnull[5] = !v.has_record_id;
-    values[6] = UUIDPGetDatum(const_cast<pg_uuid_t *>(&v.old_record_id));
-    isnull[6] = !v.has_old_record_id;
-    values[7] = JsonbPGetDatum(v.image);
-    isnull[7] = v.image == nullptr;
-    values[8] = JsonbPGetDatum(v.old_delta);
-    isnull[8] = v.old_delta == nullptr;
-    // client_id (0.2.0; a database still on 0.1.0 has 9 columns): the tenant of the row image
-    // (the new row; the old one for DELETE) when the table has a client_id column.
-    if (slot->tts_tupleDescriptor->natts > 9) {
-      isnull[9] = true;
-      JsonbValue tenant;
-      if (v.image && getKeyJsonValueFromContainer(&v.image->root, "client_id", 9, &tenant)) {
-        if (tenant.type == jbvString) {
-          values[9] = PointerGetDatum(cstring_to_text_with_len(tenant.val.string.val, tenant.val.string.len));
-          isnull[9] = false;
-        } else if (tenant.type != jbvNull) {
-          text *t = jsonb_value_as_text(tenant);
-          values[9] = PointerGetDatum(t);
-          isnull[9] = false;
-        }
+  ExecClearTuple(slot);
+  Datum *values = slot->tts_values;
+  bool *isnull = slot->tts_isnull;
+  values[0] = Int64GetDatum(id);
+  isnull[0] = false;
+  values[1] = ObjectIdGetDatum(c.op_enum[v.op]);
+  isnull[1] = false;
+  values[2] = TimestampTzGetDatum(ts);
+  isnull[2] = false;
+  values[3] = Int64GetDatum(v.context_id);
+  isnull[3] = false;
+  values[4] = Int64GetDatum(txid);
+  isnull[4] = false;
+  values[5] = UUIDPGetDatum(const_cast<pg_uuid_t *>(&v.record_id));
+  isnull[5] = !v.has_record_id;
+  values[6] = UUIDPGetDatum(const_cast<pg_uuid_t *>(&v.old_record_id));
+  isnull[6] = !v.has_old_record_id;
+  values[7] = JsonbPGetDatum(v.image);
+  isnull[7] = v.image == nullptr;
+  values[8] = JsonbPGetDatum(v.old_delta);
+  isnull[8] = v.old_delta == nullptr;
+  // client_id (0.2.0; a database still on 0.1.0 has 9 columns): the tenant of the row image
+  // (the new row; the old one for DELETE) when the table has a client_id column.
+  if (slot->tts_tupleDescriptor->natts > 9) {
+    isnull[9] = true;
+    JsonbValue tenant;
+    if (v.has_tenant && v.image && getKeyJsonValueFromContainer(&v.image->root, "client_id", 9, &tenant)) {
+      if (tenant.type == jbvString) {
+        values[9] = PointerGetDatum(cstring_to_text_with_len(tenant.val.string.val, tenant.val.string.len));
+        isnull[9] = false;
+      } else if (tenant.type != jbvNull) {
+        text *t = jsonb_value_as_text(tenant);
+        values[9] = PointerGetDatum(t);
+        isnull[9] = false;
       }
     }
-    ExecStoreVirtualTuple(slot);
+  }
+  ExecStoreVirtualTuple(slot);
+}
+
+// Writes the n versions at `batch` to the table (one multi-insert through slots[0..n)); their
+// ids and heap tids go to ids[0..n) / tids[0..n) for the index entries.
+void write_batch(Relation rel, TupleTableSlot **slots, int n, Buffered *batch, TimestampTz ts, int64 txid,
+                 int64 *ids, ItemPointerData *tids) {
+  const Catalog &c = catalog();
+  for (int i = 0; i < n; i++) {
+    ids[i] = nextval_internal(c.id_seq, false);
+    fill_slot(slots[i], batch[i].v, ids[i], ts, txid);
   }
   table_multi_insert(rel, slots, n, GetCurrentCommandId(true), 0, nullptr);
-  // Index entries in record_id order: consecutive inserts then mostly hit the same leaf pages of
-  // the (random-uuid) record_id index instead of a cold page each.
+  for (int i = 0; i < n; i++) tids[i] = slots[i]->tts_tid;
+}
+
+// Index entries for the n written versions at `chunk`, in record_id order: consecutive inserts
+// then mostly hit the same leaf pages of the (random-uuid) record_id index instead of a cold
+// page each. Only the index entries are sorted; the ids follow the order of the changes.
+void index_chunk(ResultRelInfo *rri, EState *estate, TupleTableSlot *slot, int n, Buffered *chunk, TimestampTz ts,
+                 int64 txid, const int64 *ids, const ItemPointerData *tids) {
   int *order = static_cast<int *>(palloc(sizeof(int) * n));
   for (int i = 0; i < n; i++) order[i] = i;
-  sort_base = batch;
+  sort_base = chunk;
   qsort(order, n, sizeof(int), by_record_id);
   for (int k = 0; k < n; k++) {
+    int i = order[k];
     ResetPerTupleExprContext(estate);
-    List *recheck = ExecInsertIndexTuples(rri, slots[order[k]], estate, false, false, nullptr, NIL);
+    MemoryContext old = MemoryContextSwitchTo(GetPerTupleMemoryContext(estate));
+    fill_slot(slot, chunk[i].v, ids[i], ts, txid);
+    slot->tts_tid = tids[i];
+    MemoryContextSwitchTo(old);
+    List *recheck = ExecInsertIndexTuples(rri, slot, estate, false, false, nullptr, NIL);
     list_free(recheck);
   }
   pfree(order);
@@ -346,15 +363,31 @@ void buffer_flush() {
   InitResultRelInfo(rri, rel, 1, nullptr, 0);
   ExecOpenIndices(rri, false);
   EState *estate = CreateExecutorState();
+  // Slots over a copy of the descriptor: not reference-counted, so creating and dropping them
+  // costs no resource-owner bookkeeping (which grows with the number of live slots).
+  TupleDesc slot_desc = CreateTupleDescCopy(desc);
   int nslots = Min(buffered - first_mine, kBatch);
   TupleTableSlot **slots = static_cast<TupleTableSlot **>(palloc(sizeof(TupleTableSlot *) * nslots));
-  for (int i = 0; i < nslots; i++) slots[i] = table_slot_create(rel, nullptr);
-  for (int first = first_mine; first < buffered; first += kBatch) {
-    int n = Min(kBatch, buffered - first);
-    write_batch(rel, rri, estate, slots, n, buffer + first);
+  for (int i = 0; i < nslots; i++) slots[i] = MakeSingleTupleTableSlot(slot_desc, table_slot_callbacks(rel));
+  TupleTableSlot *index_slot = MakeSingleTupleTableSlot(slot_desc, &TTSOpsVirtual);
+  index_slot->tts_tableOid = RelationGetRelid(rel);
+  int chunk_max = Min(buffered - first_mine, kSortChunk);
+  int64 *ids = static_cast<int64 *>(palloc(sizeof(int64) * chunk_max));
+  ItemPointerData *tids = static_cast<ItemPointerData *>(palloc(sizeof(ItemPointerData) * chunk_max));
+  TimestampTz ts = GetCurrentTransactionStartTimestamp();  // supa_audit's default now()
+  int64 txid = static_cast<int64>(U64FromFullTransactionId(GetTopFullTransactionId()));
+  for (int first = first_mine; first < buffered; first += kSortChunk) {
+    int n = Min(kSortChunk, buffered - first);
+    for (int b = 0; b < n; b += kBatch)
+      write_batch(rel, slots, Min(kBatch, n - b), buffer + first + b, ts, txid, ids + b, tids + b);
+    index_chunk(rri, estate, index_slot, n, buffer + first, ts, txid, ids, tids);
   }
   for (int i = 0; i < nslots; i++) ExecDropSingleTupleTableSlot(slots[i]);
+  ExecDropSingleTupleTableSlot(index_slot);
   pfree(slots);
+  pfree(ids);
+  pfree(tids);
+  FreeTupleDesc(slot_desc);
   ExecCloseIndices(rri);
   FreeExecutorState(estate);
   table_close(rel, NoLock);

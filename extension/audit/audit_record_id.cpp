@@ -19,21 +19,27 @@ struct Sha1 {
   uint64 total = 0;
 
   static uint32 rol(uint32 x, int n) { return (x << n) | (x >> (32 - n)); }
+  // One 64-byte block. The message schedule is kept in a 16-word ring and each group of 20
+  // rounds has its own loop (no per-round branch): this runs once per audited row.
   void compress(const uint8 *p) {
-    uint32 w[80];
+    uint32 w[16];
     for (int i = 0; i < 16; i++)
       w[i] = (uint32)p[4 * i] << 24 | (uint32)p[4 * i + 1] << 16 | (uint32)p[4 * i + 2] << 8 | p[4 * i + 3];
-    for (int i = 16; i < 80; i++) w[i] = rol(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1);
     uint32 a = h[0], b = h[1], c = h[2], d = h[3], e = h[4];
-    for (int i = 0; i < 80; i++) {
-      uint32 f, k;
-      if (i < 20) { f = (b & c) | (~b & d); k = 0x5A827999u; }
-      else if (i < 40) { f = b ^ c ^ d; k = 0x6ED9EBA1u; }
-      else if (i < 60) { f = (b & c) | (b & d) | (c & d); k = 0x8F1BBCDCu; }
-      else { f = b ^ c ^ d; k = 0xCA62C1D6u; }
-      uint32 t = rol(a, 5) + f + e + k + w[i];
+    auto next = [&w](int i) {
+      uint32 x = rol(w[(i + 13) & 15] ^ w[(i + 8) & 15] ^ w[(i + 2) & 15] ^ w[i & 15], 1);
+      w[i & 15] = x;
+      return x;
+    };
+    auto step = [&](uint32 f, uint32 k, uint32 wi) {
+      uint32 t = rol(a, 5) + f + e + k + wi;
       e = d; d = c; c = rol(b, 30); b = a; a = t;
-    }
+    };
+    for (int i = 0; i < 16; i++) step((b & c) | (~b & d), 0x5A827999u, w[i]);
+    for (int i = 16; i < 20; i++) step((b & c) | (~b & d), 0x5A827999u, next(i));
+    for (int i = 20; i < 40; i++) step(b ^ c ^ d, 0x6ED9EBA1u, next(i));
+    for (int i = 40; i < 60; i++) step((b & c) | (b & d) | (c & d), 0x8F1BBCDCu, next(i));
+    for (int i = 60; i < 80; i++) step(b ^ c ^ d, 0xCA62C1D6u, next(i));
     h[0] += a; h[1] += b; h[2] += c; h[3] += d; h[4] += e;
   }
   void update(const uint8 *p, size_t n) {
@@ -47,12 +53,15 @@ struct Sha1 {
   }
   void final(uint8 out[20]) {
     uint64 bits = total * 8;
-    uint8 pad = 0x80, zero = 0;
-    update(&pad, 1);
-    while (used != 56) update(&zero, 1);
-    uint8 len[8];
-    for (int i = 0; i < 8; i++) len[i] = (uint8)(bits >> (56 - 8 * i));
-    update(len, 8);
+    block[used++] = 0x80;
+    if (used > 56) {
+      memset(block + used, 0, sizeof block - used);
+      compress(block);
+      used = 0;
+    }
+    memset(block + used, 0, 56 - used);
+    for (int i = 0; i < 8; i++) block[56 + i] = (uint8)(bits >> (56 - 8 * i));
+    compress(block);
     for (int i = 0; i < 5; i++)
       for (int j = 0; j < 4; j++) out[4 * i + j] = (uint8)(h[i] >> (24 - 8 * j));
   }
@@ -107,6 +116,20 @@ void key_text(JsonbContainer *rec, JsonbContainer *overlay, const char *key, Jso
   out->val.string.val = const_cast<char *>(text);
   out->val.string.len = len;
 }
+// Appends `s` (len bytes, no NUL inside: jsonb strings cannot hold one) as escape_json does.
+void append_json_string(StringInfo out, const char *s, int len) {
+  for (int i = 0; i < len; i++) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c < ' ' || c == '"' || c == '\\') {
+      escape_json(out, pnstrdup(s, len));  // the rare string that needs escaping
+      return;
+    }
+  }
+  appendStringInfoCharMacro(out, '"');
+  appendBinaryStringInfo(out, s, len);
+  appendStringInfoCharMacro(out, '"');
+}
+
 }  // namespace
 
 void random_uuid(pg_uuid_t *out) {
@@ -116,26 +139,34 @@ void random_uuid(pg_uuid_t *out) {
   out->data[8] = (out->data[8] & 0x3f) | 0x80;
 }
 
+// The name hashed is the text of the jsonb array [oid as a string, key values as text], exactly
+// as jsonb_out prints it (elements separated by ", "); written here without building the jsonb.
 void record_id(Oid relid, int nkeys, char *const *keys, JsonbContainer *rec, JsonbContainer *overlay,
                pg_uuid_t *out) {
-  JsonbParseState *state = nullptr;
-  pushJsonbValue(&state, WJB_BEGIN_ARRAY, nullptr);
-  // to_jsonb(oid) is a JSON string: jsonb has no numeric category for oid.
-  char oidbuf[16];
-  snprintf(oidbuf, sizeof oidbuf, "%u", relid);
-  JsonbValue v;
-  v.type = jbvString;
-  v.val.string.val = oidbuf;
-  v.val.string.len = strlen(oidbuf);
-  pushJsonbValue(&state, WJB_ELEM, &v);
-  for (int i = 0; i < nkeys; i++) {
-    key_text(rec, overlay, keys[i], &v);
-    pushJsonbValue(&state, WJB_ELEM, &v);
+  // One buffer for the backend (reset per call; it keeps the size of the longest key seen).
+  static StringInfo text = nullptr;
+  if (!text) {
+    MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+    text = makeStringInfo();
+    MemoryContextSwitchTo(old);
   }
-  JsonbValue *arr = pushJsonbValue(&state, WJB_END_ARRAY, nullptr);
-  Jsonb *jb = JsonbValueToJsonb(arr);
-  char *text = JsonbToCString(nullptr, &jb->root, VARSIZE(jb));
-  uuid_v5(text, strlen(text), out);
+  resetStringInfo(text);
+  // to_jsonb(oid) is a JSON string: jsonb has no numeric category for oid.
+  appendStringInfo(text, "[\"%u\"", relid);
+  for (int i = 0; i < nkeys; i++) {
+    JsonbValue v;
+    key_text(rec, overlay, keys[i], &v);
+    appendBinaryStringInfo(text, ", ", 2);
+    if (v.type == jbvNull) appendBinaryStringInfo(text, "null", 4);
+    else append_json_string(text, v.val.string.val, v.val.string.len);
+  }
+  appendStringInfoCharMacro(text, ']');
+  uuid_v5(text->data, text->len, out);
+  if (text->maxlen > 65536) {  // do not keep a huge key's buffer for the backend's lifetime
+    pfree(text->data);
+    pfree(text);
+    text = nullptr;
+  }
 }
 
 }  // namespace rg::audit

@@ -22,8 +22,10 @@ struct RelEntry {
   AttrNumber *key_att; // their attribute numbers
   bool *ignored;       // [natts]: values never stored
   bool has_ignored;
+  bool has_client_id;      // a client_id column that is not ignored: images carry the tenant
   FmgrInfo *col_to_jsonb;  // [natts]: to_jsonb() bound to each column's type, set up lazily
   char *kind;              // [natts]: how the image builder converts the column (ColumnKind)
+  int *key_order;          // [natts]: column indexes in jsonb key order (length, then bytes)
 };
 
 // Column types the image builder converts itself (the same jsonb as to_jsonb, without its
@@ -134,6 +136,16 @@ ArrayType *read_ignored_columns(Relation rel) {
   return result;
 }
 
+// jsonb's key order (lengthCompareJsonbStringValue): shorter names first, then by bytes.
+int jsonb_key_order(const void *x, const void *y, void *arg) {
+  TupleDesc desc = static_cast<TupleDesc>(arg);
+  const char *a = NameStr(TupleDescAttr(desc, *static_cast<const int *>(x))->attname);
+  const char *b = NameStr(TupleDescAttr(desc, *static_cast<const int *>(y))->attname);
+  size_t la = strlen(a), lb = strlen(b);
+  if (la != lb) return la < lb ? -1 : 1;
+  return memcmp(a, b, la);
+}
+
 RelEntry *relation_entry(Relation rel) {
   if (!relations) {
     HASHCTL ctl;
@@ -146,7 +158,7 @@ RelEntry *relation_entry(Relation rel) {
   Oid relid = RelationGetRelid(rel);
   bool found;
   RelEntry *e = static_cast<RelEntry *>(hash_search(relations, &relid, HASH_ENTER, &found));
-  if (found && e->valid) return e;
+  if (found && e->valid && e->natts == RelationGetDescr(rel)->natts) return e;
   if (found && e->mcxt) MemoryContextDelete(e->mcxt);
   e->valid = false;
   e->mcxt = nullptr;
@@ -205,6 +217,9 @@ RelEntry *relation_entry(Relation rel) {
   FmgrInfo *col_to_jsonb = static_cast<FmgrInfo *>(palloc0(sizeof(FmgrInfo) * (natts + 1)));
   char *kind = static_cast<char *>(palloc0(natts + 1));
   for (int a = 0; a < natts; a++) kind[a] = column_kind(TupleDescAttr(desc, a)->atttypid);
+  int *key_order = static_cast<int *>(palloc(sizeof(int) * (natts + 1)));
+  for (int a = 0; a < natts; a++) key_order[a] = a;
+  qsort_arg(key_order, natts, sizeof(int), jsonb_key_order, desc);
   MemoryContextSwitchTo(old);
 
   e->mcxt = mcxt;
@@ -216,6 +231,12 @@ RelEntry *relation_entry(Relation rel) {
   e->has_ignored = has_ignored;
   e->col_to_jsonb = col_to_jsonb;
   e->kind = kind;
+  e->has_client_id = false;
+  for (int a = 0; a < natts; a++) {
+    Form_pg_attribute fa = TupleDescAttr(desc, a);
+    if (!fa->attisdropped && !ignored[a] && strcmp(NameStr(fa->attname), "client_id") == 0) e->has_client_id = true;
+  }
+  e->key_order = key_order;
   // An invalidation processed during the read may concern this table (it found the entry
   // already invalid): use the entry for this row, rebuild it for the next.
   e->valid = invalidations_before == relation_invalidations;
@@ -234,71 +255,134 @@ bool values_equal(Form_pg_attribute att, Datum a, bool anull, Datum b, bool bnul
   return la == lb && memcmp(VARDATA_ANY(va), VARDATA_ANY(vb), la) == 0;
 }
 
-// Appends the jsonb value `j` to an object under construction (after its key).
-void push_jsonb(JsonbParseState **st, Jsonb *j) {
-  JsonbValue v;
-  if (JB_ROOT_IS_SCALAR(j)) {
-    JsonbExtractScalar(&j->root, &v);
-    pushJsonbValue(st, WJB_VALUE, &v);
-    return;
-  }
-  JsonbIterator *it = JsonbIteratorInit(&j->root);
-  JsonbIteratorToken tok;
-  while ((tok = JsonbIteratorNext(&it, &v, false)) != WJB_DONE)
-    pushJsonbValue(st, tok, (tok == WJB_KEY || tok == WJB_VALUE || tok == WJB_ELEM) ? &v : nullptr);
+// The row images are written straight into jsonb's binary format, byte for byte what
+// to_jsonb(row) gives (JsonbValueToJsonb's layout: keys in jsonb order, every
+// JB_OFFSET_STRIDE'th JEntry an end offset, numerics and containers int-aligned relative to
+// the varlena start), without building a JsonbValue tree that is then sorted and converted:
+// jsonb columns are copied as they are stored, text arrays become arrays directly.
+
+void pad_to_int(StringInfo b) {
+  while (b->len % sizeof(uint32) != 0) appendStringInfoCharMacro(b, '\0');
 }
 
-void push_string(JsonbParseState **st, JsonbIteratorToken tok, Datum d) {
+// Reserves n JEntries at the end of the buffer; returns their offset.
+int reserve_entries(StringInfo b, int n) {
+  enlargeStringInfo(b, static_cast<int>(sizeof(JEntry)) * n);
+  int at = b->len;
+  memset(b->data + at, 0, sizeof(JEntry) * n);
+  b->len += sizeof(JEntry) * n;
+  b->data[b->len] = '\0';
+  return at;
+}
+
+void check_length(Size total) {
+  if (total > JENTRY_OFFLENMASK)
+    ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+                    errmsg("total size of jsonb object elements exceeds the maximum of %d bytes", JENTRY_OFFLENMASK)));
+}
+
+// Stores the JEntry of child i (of a container whose JEntries start at `at`), converting every
+// JB_OFFSET_STRIDE'th length into the end offset `total` as convertJsonbObject/Array do.
+void set_entry(StringInfo b, int at, int i, JEntry meta, uint32 total) {
+  if (i % JB_OFFSET_STRIDE == 0) meta = (meta & JENTRY_TYPEMASK) | total | JENTRY_HAS_OFF;
+  memcpy(b->data + at + sizeof(JEntry) * i, &meta, sizeof(JEntry));
+}
+
+JEntry write_string(StringInfo b, const char *s, Size len) {
+  check_length(len);
+  appendBinaryStringInfo(b, s, static_cast<int>(len));
+  return JENTRY_ISSTRING | static_cast<uint32>(len);
+}
+
+JEntry write_text(StringInfo b, Datum d) {
   struct varlena *v = pg_detoast_datum_packed(reinterpret_cast<struct varlena *>(DatumGetPointer(d)));
-  JsonbValue jv;
-  jv.type = jbvString;
-  jv.val.string.val = VARDATA_ANY(v);
-  jv.val.string.len = VARSIZE_ANY_EXHDR(v);
-  pushJsonbValue(st, tok, &jv);
+  return write_string(b, VARDATA_ANY(v), VARSIZE_ANY_EXHDR(v));
 }
 
-// Pushes one column value (not NULL) as the value of the current key.
-void push_column(JsonbParseState **st, RelEntry *e, Form_pg_attribute att, int i, Datum d) {
-  JsonbValue jv;
+JEntry write_numeric(StringInfo b, Numeric n) {
+  int before = b->len;
+  pad_to_int(b);
+  Size numlen = VARSIZE_ANY(n);
+  appendBinaryStringInfo(b, reinterpret_cast<const char *>(n), static_cast<int>(numlen));
+  return JENTRY_ISNUMERIC | static_cast<uint32>(b->len - before);
+}
+
+JEntry write_scalar(StringInfo b, const JsonbValue &v) {
+  switch (v.type) {
+    case jbvNull:
+      return JENTRY_ISNULL;
+    case jbvString:
+      return write_string(b, v.val.string.val, v.val.string.len);
+    case jbvNumeric:
+      return write_numeric(b, v.val.numeric);
+    case jbvBool:
+      return v.val.boolean ? JENTRY_ISBOOL_TRUE : JENTRY_ISBOOL_FALSE;
+    default:
+      elog(ERROR, "registry_guard audit: unexpected jsonb scalar type %d", static_cast<int>(v.type));
+  }
+  return JENTRY_ISNULL;
+}
+
+// A jsonb value as a child: a scalar root as the scalar, a container copied as stored (its
+// internal padding is relative to its own int-aligned start, so it stays valid at any
+// int-aligned offset).
+JEntry write_jsonb(StringInfo b, Jsonb *j) {
+  if (JB_ROOT_IS_SCALAR(j)) {
+    JsonbValue v;
+    JsonbExtractScalar(&j->root, &v);
+    return write_scalar(b, v);
+  }
+  int before = b->len;
+  pad_to_int(b);
+  appendBinaryStringInfo(b, reinterpret_cast<const char *>(&j->root), static_cast<int>(VARSIZE(j) - VARHDRSZ));
+  check_length(b->len - before);
+  return JENTRY_ISCONTAINER | static_cast<uint32>(b->len - before);
+}
+
+// A one-dimensional text[] as a jsonb array (what to_jsonb makes of it).
+JEntry write_text_array(StringInfo b, ArrayType *arr) {
+  Datum *elems;
+  bool *nulls;
+  int n;
+  deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+  int before = b->len;
+  pad_to_int(b);
+  uint32 header = static_cast<uint32>(n) | JB_FARRAY;
+  appendBinaryStringInfo(b, reinterpret_cast<const char *>(&header), sizeof header);
+  int at = reserve_entries(b, n);
+  uint32 total = 0;
+  for (int k = 0; k < n; k++) {
+    JEntry meta = nulls[k] ? JENTRY_ISNULL : write_text(b, elems[k]);
+    total += JBE_OFFLENFLD(meta);
+    check_length(total);
+    set_entry(b, at, k, meta, total);
+  }
+  pfree(elems);
+  pfree(nulls);
+  return JENTRY_ISCONTAINER | static_cast<uint32>(b->len - before);
+}
+
+// One column value as a child.
+JEntry write_column(StringInfo b, RelEntry *e, Form_pg_attribute att, int i, Datum d, bool isnull) {
+  if (isnull) return JENTRY_ISNULL;
   switch (e->kind[i]) {
     case K_TEXT:
-      push_string(st, WJB_VALUE, d);
-      return;
+      return write_text(b, d);
     case K_INT: {
       int64 v = att->atttypid == INT2OID ? DatumGetInt16(d) : att->atttypid == INT4OID ? DatumGetInt32(d)
                                                                                      : DatumGetInt64(d);
-      jv.type = jbvNumeric;
-      jv.val.numeric = int64_to_numeric(v);
-      pushJsonbValue(st, WJB_VALUE, &jv);
-      return;
+      Numeric n = int64_to_numeric(v);
+      JEntry meta = write_numeric(b, n);
+      pfree(n);
+      return meta;
     }
     case K_BOOL:
-      jv.type = jbvBool;
-      jv.val.boolean = DatumGetBool(d);
-      pushJsonbValue(st, WJB_VALUE, &jv);
-      return;
+      return DatumGetBool(d) ? JENTRY_ISBOOL_TRUE : JENTRY_ISBOOL_FALSE;
     case K_JSONB:
-      push_jsonb(st, DatumGetJsonbP(d));
-      return;
+      return write_jsonb(b, DatumGetJsonbP(d));
     case K_TEXT_ARRAY: {
       ArrayType *arr = DatumGetArrayTypeP(d);
-      if (ARR_NDIM(arr) <= 1) {
-        Datum *elems;
-        bool *nulls;
-        int n;
-        deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
-        pushJsonbValue(st, WJB_BEGIN_ARRAY, nullptr);
-        for (int k = 0; k < n; k++) {
-          if (nulls[k]) {
-            jv.type = jbvNull;
-            pushJsonbValue(st, WJB_ELEM, &jv);
-          } else {
-            push_string(st, WJB_ELEM, elems[k]);
-          }
-        }
-        pushJsonbValue(st, WJB_END_ARRAY, nullptr);
-        return;
-      }
+      if (ARR_NDIM(arr) <= 1) return write_text_array(b, arr);
       break;  // multi-dimensional: to_jsonb nests them
     }
     default:
@@ -306,7 +390,43 @@ void push_column(JsonbParseState **st, RelEntry *e, Form_pg_attribute att, int i
   }
   FmgrInfo *f = &e->col_to_jsonb[i];
   if (f->fn_oid == InvalidOid) bind_to_jsonb(f, att->atttypid, att->atttypmod, att->attcollation, e->mcxt);
-  push_jsonb(st, DatumGetJsonbP(FunctionCall1Coll(f, InvalidOid, d)));
+  return write_jsonb(b, DatumGetJsonbP(FunctionCall1Coll(f, InvalidOid, d)));
+}
+
+// The row as a jsonb object equal to to_jsonb(row) minus the ignored columns, limited to the
+// columns with only[i] when `only` is given (the old values of an UPDATE's changed columns).
+Jsonb *row_object(RelEntry *e, TupleDesc desc, const Datum *values, const bool *nulls, const bool *only) {
+  int *cols = static_cast<int *>(palloc(sizeof(int) * (e->natts + 1)));
+  int n = 0;
+  for (int k = 0; k < e->natts; k++) {
+    int i = e->key_order[k];
+    if (TupleDescAttr(desc, i)->attisdropped || e->ignored[i] || (only && !only[i])) continue;
+    cols[n++] = i;
+  }
+  StringInfoData b;
+  initStringInfo(&b);
+  appendStringInfoSpaces(&b, VARHDRSZ);  // the varlena header, set below
+  uint32 header = static_cast<uint32>(n) | JB_FOBJECT;
+  appendBinaryStringInfo(&b, reinterpret_cast<const char *>(&header), sizeof header);
+  int at = reserve_entries(&b, 2 * n);
+  uint32 total = 0;
+  for (int k = 0; k < n; k++) {
+    const char *name = NameStr(TupleDescAttr(desc, cols[k])->attname);
+    JEntry meta = write_string(&b, name, strlen(name));
+    total += JBE_OFFLENFLD(meta);
+    set_entry(&b, at, k, meta, total);
+  }
+  for (int k = 0; k < n; k++) {
+    int i = cols[k];
+    JEntry meta = write_column(&b, e, TupleDescAttr(desc, i), i, values[i], nulls[i]);
+    total += JBE_OFFLENFLD(meta);
+    check_length(total);
+    set_entry(&b, at, k + n, meta, total);
+  }
+  pfree(cols);
+  Jsonb *result = reinterpret_cast<Jsonb *>(b.data);
+  SET_VARSIZE(result, b.len);
+  return result;
 }
 
 // The row as jsonb, equal to to_jsonb(row) minus the ignored columns. `values`/`nulls` may be
@@ -318,25 +438,7 @@ Jsonb *row_image(RelEntry *e, TupleDesc desc, HeapTuple tuple, Datum *values, bo
     nulls = static_cast<bool *>(palloc(sizeof(bool) * natts));
     heap_deform_tuple(tuple, desc, values, nulls);
   }
-  JsonbParseState *st = nullptr;
-  pushJsonbValue(&st, WJB_BEGIN_OBJECT, nullptr);
-  for (int i = 0; i < natts; i++) {
-    Form_pg_attribute att = TupleDescAttr(desc, i);
-    if (att->attisdropped || (i < e->natts && e->ignored[i])) continue;
-    JsonbValue key;
-    key.type = jbvString;
-    key.val.string.val = NameStr(att->attname);
-    key.val.string.len = strlen(NameStr(att->attname));
-    pushJsonbValue(&st, WJB_KEY, &key);
-    if (nulls[i]) {
-      JsonbValue null;
-      null.type = jbvNull;
-      pushJsonbValue(&st, WJB_VALUE, &null);
-    } else {
-      push_column(&st, e, att, i, values[i]);
-    }
-  }
-  return JsonbValueToJsonb(pushJsonbValue(&st, WJB_END_OBJECT, nullptr));
+  return row_object(e, desc, values, nulls, nullptr);
 }
 
 Datum row_trigger(FunctionCallInfo fcinfo) {
@@ -379,33 +481,20 @@ Datum row_trigger(FunctionCallInfo fcinfo) {
     bool *nn = static_cast<bool *>(palloc(sizeof(bool) * natts));
     heap_deform_tuple(td->tg_trigtuple, desc, ov, on);
     heap_deform_tuple(td->tg_newtuple, desc, nv, nn);
-    JsonbParseState *st = nullptr;
-    JsonbValue *delta = pushJsonbValue(&st, WJB_BEGIN_OBJECT, nullptr);
+    bool *changed = static_cast<bool *>(palloc0(sizeof(bool) * natts));
     int nchanged = 0;
     bool key_changed = false;
     for (int i = 0; i < natts; i++) {
       Form_pg_attribute att = TupleDescAttr(desc, i);
-      if (att->attisdropped || (i < e->natts && e->ignored[i])) continue;
+      if (att->attisdropped || e->ignored[i]) continue;
       if (values_equal(att, ov[i], on[i], nv[i], nn[i])) continue;
+      changed[i] = true;
       nchanged++;
       for (int k = 0; k < e->nkeys; k++)
         if (e->key_att[k] == i + 1) key_changed = true;
-      JsonbValue key;
-      key.type = jbvString;
-      key.val.string.val = NameStr(att->attname);
-      key.val.string.len = strlen(NameStr(att->attname));
-      pushJsonbValue(&st, WJB_KEY, &key);
-      if (on[i]) {
-        JsonbValue null;
-        null.type = jbvNull;
-        pushJsonbValue(&st, WJB_VALUE, &null);
-      } else {
-        push_column(&st, e, att, i, ov[i]);
-      }
     }
-    delta = pushJsonbValue(&st, WJB_END_OBJECT, nullptr);
     if (nchanged == 0) return PointerGetDatum(nullptr);  // nothing tracked changed: no version
-    v.old_delta = JsonbValueToJsonb(delta);
+    v.old_delta = row_object(e, desc, ov, on, changed);
     v.image = row_image(e, desc, td->tg_newtuple, nv, nn);
     record_id(relid, e->nkeys, e->keys, &v.image->root, nullptr, &v.record_id);
     v.has_record_id = v.has_old_record_id = true;
@@ -417,6 +506,7 @@ Datum row_trigger(FunctionCallInfo fcinfo) {
     ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
                     errmsg("audit.insert_update_delete_trigger() fired for an unexpected event")));
   }
+  v.has_tenant = e->has_client_id;
   v.context_id = context_id(rel);
   buffer_add(v);
   return PointerGetDatum(nullptr);

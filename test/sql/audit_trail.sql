@@ -199,13 +199,55 @@ INSERT INTO public.typed VALUES
 CREATE TEMP TABLE typed_before AS SELECT * FROM public.typed;
 SELECT count(*) AS inserts_equal_to_jsonb FROM audit.record_version v JOIN public.typed r ON v.record = to_jsonb(r)
  WHERE v.table_name = 'typed' AND v.op = 'INSERT';
+-- Byte for byte, not only equal as jsonb (the trigger writes jsonb's binary format itself;
+-- record_image_eq compares the stored bytes): images, and the old values of the changed columns.
+CREATE FUNCTION pg_temp.same_bytes(a jsonb, b jsonb) RETURNS boolean LANGUAGE sql
+    AS $$ SELECT record_image_eq(ROW(a, 0), ROW(b, 0)) $$;
+SELECT count(*) AS inserts_byte_identical
+  FROM audit.version_log l JOIN audit.change_context c ON c.id = l.context_id
+  JOIN public.typed r ON pg_temp.same_bytes(l.image, to_jsonb(r))
+ WHERE c.table_name = 'typed' AND l.op = 'INSERT';
 UPDATE public.typed SET t = t || '!', j = j || '{"z": true}', ta = ta || ARRAY['more'];
+SELECT l.image ->> 'id' AS id, pg_temp.same_bytes(l.image, to_jsonb(r)) AS image_bytes_equal,
+       pg_temp.same_bytes(l.old_delta, (SELECT jsonb_object_agg(o.key, o.value)
+                                  FROM jsonb_each((SELECT to_jsonb(tb) FROM pg_temp.typed_before tb WHERE tb.id = r.id)) o
+                                 WHERE o.key IN ('t', 'j', 'ta')
+                                   AND o.value IS DISTINCT FROM to_jsonb(r) -> o.key)) AS old_delta_bytes_equal
+  FROM audit.version_log l JOIN audit.change_context c ON c.id = l.context_id
+  JOIN public.typed r ON (l.image ->> 'id')::int8 = r.id
+ WHERE c.table_name = 'typed' AND l.op = 'UPDATE' ORDER BY l.id;
 SELECT v.record ->> 'id' AS id, v.record = to_jsonb(r) AS image_is_to_jsonb,
        v.old_record = (SELECT to_jsonb(o) FROM pg_temp.typed_before o WHERE o.id = r.id) AS old_image_is_to_jsonb,
        v.changed_columns
   FROM audit.record_version v JOIN public.typed r ON (v.record ->> 'id')::int8 = r.id
  WHERE v.table_name = 'typed' AND v.op = 'UPDATE' ORDER BY v.id;
 DROP TABLE public.typed, typed_before;
+-- More than JB_OFFSET_STRIDE (32) keys: jsonb stores every 32nd child's end offset instead of
+-- its length; keys of different lengths sort by length first. Byte for byte again.
+DO $$
+BEGIN
+    EXECUTE 'CREATE TABLE public.wide(id int PRIMARY KEY, '
+         || (SELECT string_agg(pg_catalog.format('%I %s', repeat('c', g % 7 + 1) || g,
+                                                 (ARRAY['text', 'int8', 'jsonb', 'text[]', 'bool', 'numeric'])[g % 6 + 1]), ', ')
+               FROM generate_series(1, 70) g) || ')';
+END $$;
+SELECT audit.enable_tracking('public.wide');
+INSERT INTO public.wide(id, cc1, ccc2, cccc3, ccccc4, cccccc5, ccccccc6, c7, cc8, ccc9)
+VALUES (1, 42, '{"k": [true, null, 2.5]}', '{a,NULL,"b c"}', true, 1.25, 'txt', -7, '"s"', '{}'),
+       (2, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+SELECT count(*) AS wide_inserts_byte_identical
+  FROM audit.version_log l JOIN audit.change_context c ON c.id = l.context_id
+  JOIN public.wide w ON pg_temp.same_bytes(l.image, to_jsonb(w))
+ WHERE c.table_name = 'wide' AND l.op = 'INSERT';
+UPDATE public.wide SET cc8 = '{"n": 1}', cccc3 = '{z}';
+SELECT l.image ->> 'id' AS id, pg_temp.same_bytes(l.image, to_jsonb(w)) AS image_bytes_equal,
+       pg_temp.same_bytes(l.old_delta, CASE w.id WHEN 1 THEN jsonb_build_object('cc8', '"s"'::jsonb, 'cccc3', '{a,NULL,"b c"}'::text[])
+                                          ELSE jsonb_build_object('cc8', NULL::jsonb, 'cccc3', NULL::text[]) END)
+           AS old_delta_bytes_equal
+  FROM audit.version_log l JOIN audit.change_context c ON c.id = l.context_id
+  JOIN public.wide w ON (l.image ->> 'id')::int = w.id
+ WHERE c.table_name = 'wide' AND l.op = 'UPDATE' ORDER BY l.id;
+DROP TABLE public.wide;
 
 DROP TABLE victim, marks, ctx_saved;
 DROP TABLE public.kpis, public.nokey CASCADE;
