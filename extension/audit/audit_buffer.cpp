@@ -11,6 +11,8 @@
 // whose change it records, commits. Versions of ancestors stay buffered until control is
 // back in them (at the latest at commit).
 // Also: the catalog lookups of the extension's own objects and the invalidation hooks.
+#include <algorithm>
+
 #include "audit/audit.hpp"
 #include "core/pg_guard.hpp"
 
@@ -98,12 +100,18 @@ text *jsonb_value_as_text(const JsonbValue &v) {
   return cstring_to_text(JsonbToCString(nullptr, v.val.binary.data, v.val.binary.len));
 }
 
-const Buffered *sort_base = nullptr;
-int by_record_id(const void *a, const void *b) {
-  const PendingVersion &x = sort_base[*static_cast<const int *>(a)].v;
-  const PendingVersion &y = sort_base[*static_cast<const int *>(b)].v;
-  if (x.has_record_id != y.has_record_id) return x.has_record_id ? -1 : 1;
-  return memcmp(x.record_id.data, y.record_id.data, UUID_LEN);
+// Sort key of a version's index entries: its record_id as two big-endian words (the order of
+// uuid_cmp, i.e. memcmp), versions without one last.
+struct IndexOrder {
+  bool missing;
+  uint64 hi, lo;
+  int at;
+};
+
+uint64 big_endian_word(const unsigned char *p) {
+  uint64 v = 0;
+  for (int i = 0; i < 8; i++) v = v << 8 | p[i];
+  return v;
 }
 
 // The version_log row of `v` with id `id` into slot (virtual, not yet stored).
@@ -167,12 +175,21 @@ void write_batch(Relation rel, TupleTableSlot **slots, int n, Buffered *batch, T
 // page each. Only the index entries are sorted; the ids follow the order of the changes.
 void index_chunk(ResultRelInfo *rri, EState *estate, TupleTableSlot *slot, int n, Buffered *chunk, TimestampTz ts,
                  int64 txid, const int64 *ids, const ItemPointerData *tids) {
-  int *order = static_cast<int *>(palloc(sizeof(int) * n));
-  for (int i = 0; i < n; i++) order[i] = i;
-  sort_base = chunk;
-  qsort(order, n, sizeof(int), by_record_id);
+  IndexOrder *order = static_cast<IndexOrder *>(palloc(sizeof(IndexOrder) * n));
+  for (int i = 0; i < n; i++) {
+    const PendingVersion &v = chunk[i].v;
+    order[i].missing = !v.has_record_id;
+    order[i].hi = v.has_record_id ? big_endian_word(v.record_id.data) : 0;
+    order[i].lo = v.has_record_id ? big_endian_word(v.record_id.data + 8) : 0;
+    order[i].at = i;
+  }
+  std::sort(order, order + n, [](const IndexOrder &x, const IndexOrder &y) {
+    if (x.missing != y.missing) return y.missing;
+    if (x.hi != y.hi) return x.hi < y.hi;
+    return x.lo < y.lo;
+  });
   for (int k = 0; k < n; k++) {
-    int i = order[k];
+    int i = order[k].at;
     ResetPerTupleExprContext(estate);
     MemoryContext old = MemoryContextSwitchTo(GetPerTupleMemoryContext(estate));
     fill_slot(slot, chunk[i].v, ids[i], ts, txid);

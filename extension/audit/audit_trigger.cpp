@@ -378,8 +378,20 @@ JEntry write_column(StringInfo b, RelEntry *e, Form_pg_attribute att, int i, Dat
     }
     case K_BOOL:
       return DatumGetBool(d) ? JENTRY_ISBOOL_TRUE : JENTRY_ISBOOL_FALSE;
-    case K_JSONB:
-      return write_jsonb(b, DatumGetJsonbP(d));
+    case K_JSONB: {
+      // Stored inline with a short header (most small values): the container is copied from
+      // where it lies, without first copying the datum to an aligned 4-byte-header one.
+      struct varlena *packed = pg_detoast_datum_packed(reinterpret_cast<struct varlena *>(DatumGetPointer(d)));
+      uint32 header;
+      memcpy(&header, VARDATA_ANY(packed), sizeof header);
+      if (!VARATT_IS_SHORT(packed)) return write_jsonb(b, reinterpret_cast<Jsonb *>(packed));
+      if (header & JB_FSCALAR) return write_jsonb(b, DatumGetJsonbP(PointerGetDatum(packed)));
+      int before = b->len;
+      pad_to_int(b);
+      appendBinaryStringInfo(b, VARDATA_ANY(packed), static_cast<int>(VARSIZE_ANY_EXHDR(packed)));
+      check_length(b->len - before);
+      return JENTRY_ISCONTAINER | static_cast<uint32>(b->len - before);
+    }
     case K_TEXT_ARRAY: {
       ArrayType *arr = DatumGetArrayTypeP(d);
       if (ARR_NDIM(arr) <= 1) return write_text_array(b, arr);

@@ -248,6 +248,23 @@ SELECT l.image ->> 'id' AS id, pg_temp.same_bytes(l.image, to_jsonb(w)) AS image
   JOIN public.wide w ON (l.image ->> 'id')::int = w.id
  WHERE c.table_name = 'wide' AND l.op = 'UPDATE' ORDER BY l.id;
 DROP TABLE public.wide;
+-- Values stored compressed or out of line (TOAST) are read back whole into the image.
+CREATE TABLE public.big(id int PRIMARY KEY, j jsonb, t text, ta text[]);
+SELECT audit.enable_tracking('public.big');
+INSERT INTO public.big
+SELECT 1, jsonb_build_object('many', (SELECT jsonb_agg(g) FROM generate_series(1, 3000) g)),
+       repeat('compressible ', 2000),
+       ARRAY[(SELECT string_agg(md5(g::text), '') FROM generate_series(1, 300) g), 'x'];
+ALTER TABLE public.big ALTER COLUMN t SET STORAGE EXTERNAL;
+INSERT INTO public.big
+SELECT 2, '"a long scalar"', (SELECT string_agg(md5(g::text), '') FROM generate_series(1, 300) g), NULL;
+UPDATE public.big SET id = id + 10;
+SELECT l.op, l.image ->> 'id' AS id, pg_temp.same_bytes(l.image, to_jsonb(b)) AS image_bytes_equal,
+       pg_column_size(l.image) > 2000 AS large
+  FROM audit.version_log l JOIN audit.change_context c ON c.id = l.context_id
+  JOIN public.big b ON (l.image ->> 'id')::int = b.id
+ WHERE c.table_name = 'big' ORDER BY l.id;
+DROP TABLE public.big;
 
 DROP TABLE victim, marks, ctx_saved;
 DROP TABLE public.kpis, public.nokey CASCADE;
