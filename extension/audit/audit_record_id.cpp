@@ -152,7 +152,11 @@ void record_id(Oid relid, int nkeys, char *const *keys, JsonbContainer *rec, Jso
   }
   resetStringInfo(text);
   // to_jsonb(oid) is a JSON string: jsonb has no numeric category for oid.
-  appendStringInfo(text, "[\"%u\"", relid);
+  char oidbuf[16];
+  int oidlen = pg_ultoa_n(relid, oidbuf);
+  appendBinaryStringInfo(text, "[\"", 2);
+  appendBinaryStringInfo(text, oidbuf, oidlen);
+  appendStringInfoCharMacro(text, '"');
   for (int i = 0; i < nkeys; i++) {
     JsonbValue v;
     key_text(rec, overlay, keys[i], &v);
