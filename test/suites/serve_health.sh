@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# serve's health job: audit.verify()'s result, unsealed versions, the last seal, reference
+# serve's health job: audit.verify_incremental()'s result every run and the full audit.verify()'s
+# on a slower schedule (tampering before the last verified seal is found by the full one, after
+# it by the incremental one), unsealed versions, the last seal, reference
 # violations (dangling elements of report-only references), the last HR run and principals
 # without an HR link, computed on a schedule into /metrics; a tampered audit trail and a new
 # dangling reference show there, and the alert rules fire on the scraped series in promtool.
@@ -18,7 +20,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 wait_for() { local end=$((SECONDS + $1)); shift; while [ $SECONDS -lt $end ]; do eval "$1" && return 0; sleep 0.2; done; return 1; }
 port=$(free_port)
 get() { curl -s --max-time 5 -o "$work/body" -w '%{http_code}' "http://127.0.0.1:$port$1"; }
-m() { get /metrics >/dev/null; grep -E "^$1( |\{)" "$work/body" | sed -n "s/^[^ ]* //p" | head -1; }
+m() { get /metrics >/dev/null; grep -E "^$1( |\{)" "$work/body" 2>/dev/null | sed -n "s/^[^ ]* //p" | head -1; }
 health_ts() { m registry_sync_health_timestamp_seconds; }
 next_health() { local t; t=$(health_ts); wait_for 20 '[ "$(health_ts)" != "$t" ]'; }
 
@@ -32,11 +34,12 @@ serve:
   listen: 127.0.0.1:$port
   migrations_dir: $PWD/migrations
 jobs:
-  health: {kind: health, every_seconds: 1}
+  health: {kind: health, every_seconds: 1, full_verify_every_seconds: 4}
 YAML
 "$RS" serve --config "$work/serve.yaml" >"$work/serve.log" 2>&1 & spid=$!; pids+=($spid)
 wait_for 20 '[ -n "$(health_ts)" ] && [ "$(health_ts)" != 0 ]'; tap_ok $? "the health job computes the metrics"
 tap_is "$(m registry_sync_audit_verify_ok)" 1 "registry_sync_audit_verify_ok is 1"
+tap_is "$(m registry_sync_audit_full_verify_ok)/$(m registry_sync_audit_incremental_verify_ok)" 1/1 "the full and the incremental verify both found the chain intact"
 tap_is "$(m registry_sync_audit_unsealed_versions)" 0 "no unsealed versions after sealing"
 tap_is "$(m registry_sync_audit_verified_versions)" "$(q "SELECT checked FROM audit.verify()")" "verified versions as audit.verify() counts them"
 seal=$(q "SELECT extract(epoch FROM max(sealed_at))::float8 FROM audit.seal")
@@ -58,19 +61,46 @@ tap_ok "$([ "$(m registry_sync_audit_unsealed_versions)" -ge 1 ]; echo $?)" "the
 get /metrics >/dev/null; cp "$work/body" "$work/metrics.dangling"
 
 # Tampering: a superuser edits a sealed version behind the triggers' back.
-victim=$(q "SELECT min(id) + 5 FROM audit.version_log")
-psql -X -q -v ON_ERROR_STOP=1 >/dev/null <<SQL
+tamper() {
+  psql -X -q -v ON_ERROR_STOP=1 >/dev/null <<SQL
 BEGIN;
 ALTER TABLE audit.version_log DISABLE TRIGGER USER;
-UPDATE audit.version_log SET image = image || '{"name": "someone else"}' WHERE id = $victim;
+UPDATE audit.version_log SET image = image || '{"name": "someone else"}' WHERE id = $1;
 ALTER TABLE audit.version_log ENABLE TRIGGER USER;
 COMMIT;
 SQL
-next_health; next_health
+}
+# Before the last seal the incremental verify found good: only the full verify (every 4 s
+# here, at start and on its slower schedule) looks there.
+tap_ok "$([ "$(q "SELECT seal_id FROM audit.verify_state")" -gt 0 ]; echo $?)" "the incremental verify remembers its last verified seal"
+tampered_at=$(date +%s.%N)
+tamper "$(q "SELECT min(id) + 5 FROM audit.version_log")"
+next_health
+tap_is "$(m registry_sync_audit_incremental_verify_ok)" 1 "tampering before the last verified seal is not the incremental verify's (it stays cheap)"
+wait_for 20 'python3 -c "import sys; sys.exit(0 if float(\"$(m registry_sync_audit_full_verify_timestamp_seconds)\") > $tampered_at else 1)"'
+tap_ok $? "the full verify runs on its own schedule"
+tap_is "$(m registry_sync_audit_full_verify_ok)" 0 "the full verify finds the tampering"
 tap_is "$(m registry_sync_audit_verify_ok)" 0 "registry_sync_audit_verify_ok is 0 after tampering"
 tap_like "$(cat "$work/serve.log")" "VERIFY FAILED" "the log says so"
 get /metrics >/dev/null; cp "$work/body" "$work/metrics.tampered"
 kill -TERM "$spid"; wait "$spid"; tap_is "$?" 0 "serve stops cleanly"
+
+# After it: a change sealed since the last verified seal, then tampered; the incremental verify
+# of the next run finds it.
+q "UPDATE public.kpis SET name = name || ' (renamed)' WHERE id = (SELECT max(id) FROM public.kpis)" >/dev/null
+dr_seal_all; tap_ok $? "the change is sealed"
+after=$(q "SELECT max(s.id) FROM audit.seal s WHERE s.id > (SELECT seal_id FROM audit.verify_state)")
+tap_ok "$([ -n "$after" ]; echo $?)" "a version sealed after the last verified seal"
+tamper "$after"
+"$RS" serve --config "$work/serve.yaml" >>"$work/serve.log" 2>&1 & spid=$!; pids+=($spid)
+wait_for 20 '[ "$(m registry_sync_audit_incremental_verify_ok)" = 0 ]'
+tap_ok $? "the incremental verify finds tampering after the last verified seal"
+kill -TERM "$spid"; wait "$spid"; tap_is "$?" 0 "serve stops cleanly again"
+# The full verify's interval is a health job's setting.
+printf 'jobs:\n  s:\n    kind: seal\n    every_seconds: 5\n    full_verify_every_minutes: 60\n' >"$work/bad.yaml"
+"$RS" serve --config "$work/bad.yaml" >"$work/out" 2>&1
+tap_is "$?" 2 "full_verify_every_minutes on a seal job is a usage error"
+tap_like "$(cat "$work/out")" "bad.yaml:5: full_verify_every_minutes/_seconds are settings of health jobs" "the error names file:line"
 
 rules=$PWD/packaging/prometheus/registry-sync.rules.yml
 promtest() {  # promtest METRICS NAME ALERT=firing|none...

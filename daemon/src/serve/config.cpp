@@ -51,12 +51,13 @@ ServeConfig load_serve_config(const ConfigFile &f) {
     }
   }
   const std::set<std::string> allowed = {"kind", "every_minutes", "every_seconds", "mapping", "tenant", "allow_mass_deactivation",
-                                         "registry", "on_dangling", "dir"};
+                                         "registry", "on_dangling", "dir", "full_verify_every_minutes",
+                                         "full_verify_every_seconds"};
   for (const auto &[name, keys] : job_keys) {
     std::string p = "jobs." + name + ".";
     for (const auto &k : keys)
       if (!allowed.count(k))
-        throw UsageError(f.where(p + k) + ": unknown job setting '" + k + "' (kind, every_minutes, every_seconds, mapping, tenant, allow_mass_deactivation, registry, on_dangling, dir)");
+        throw UsageError(f.where(p + k) + ": unknown job setting '" + k + "' (kind, every_minutes, every_seconds, mapping, tenant, allow_mass_deactivation, registry, on_dangling, dir, full_verify_every_minutes, full_verify_every_seconds)");
     JobConfig j;
     j.name = name;
     if (!keys.count("kind")) throw UsageError(f.where(p.substr(0, p.size() - 1)) + ": job '" + name + "' needs kind (hr, apply, seal, manifest, export or health)");
@@ -67,6 +68,15 @@ ServeConfig load_serve_config(const ConfigFile &f) {
     if (keys.count("tenant")) j.tenant = *f.get(p + "tenant");
     if (j.kind != "apply" && (keys.count("registry") || keys.count("on_dangling")))
       throw UsageError(f.where(p + "kind") + ": registry and on_dangling are settings of apply jobs, not of " + j.kind + " job '" + name + "'");
+    bool full_minutes = keys.count("full_verify_every_minutes"), full_seconds = keys.count("full_verify_every_seconds");
+    if (j.kind != "health" && (full_minutes || full_seconds))
+      throw UsageError(f.where(p + (full_minutes ? "full_verify_every_minutes" : "full_verify_every_seconds")) +
+                       ": full_verify_every_minutes/_seconds are settings of health jobs, not of " + j.kind + " job '" + name + "'");
+    if (full_minutes && full_seconds)
+      throw UsageError(f.where(p + "full_verify_every_seconds") + ": health job '" + name +
+                       "' takes one of full_verify_every_minutes or full_verify_every_seconds");
+    if (full_minutes) j.full_verify_every_s = positive(f, p + "full_verify_every_minutes") * 60;
+    if (full_seconds) j.full_verify_every_s = positive(f, p + "full_verify_every_seconds");
     if (j.kind != "manifest" && j.kind != "export" && keys.count("dir"))
       throw UsageError(f.where(p + "dir") + ": dir is a setting of manifest and export jobs, not of " + j.kind + " job '" + name + "'");
     if (j.kind == "hr") {
@@ -111,7 +121,7 @@ ServeConfig load_serve_config(const ConfigFile &f) {
       j.manifest_dir = *f.get(p + "dir");
     } else if (j.kind == "health") {
       if (keys.count("mapping") || keys.count("allow_mass_deactivation") || keys.count("tenant"))
-        throw UsageError(f.where(p + "kind") + ": health job '" + name + "' takes only kind, every_minutes/every_seconds");
+        throw UsageError(f.where(p + "kind") + ": health job '" + name + "' takes only kind, every_minutes/every_seconds, full_verify_every_minutes/_seconds");
     } else if (j.kind == "export") {
       if (!keys.count("dir")) throw UsageError(f.where(p + "kind") + ": export job '" + name + "' needs dir (where the snapshots are kept)");
       if (keys.count("allow_mass_deactivation"))

@@ -43,6 +43,8 @@ struct JobConfig {
   std::string on_dangling = "fail";  // apply, as recorded with the run
   std::string manifest_dir;  // manifest: where each run writes registry-<UTC time>.json
   std::string snapshot_dir;  // export: where the snapshots and the `current` symlink live
+  // health: audit.verify_incremental() every run, the full audit.verify() at most this often
+  double full_verify_every_s = 24 * 3600;
 };
 
 struct ServeConfig {

@@ -11,14 +11,32 @@
 
 namespace rgsync::serve {
 
-Health compute_health(pqxx::connection &conn) {
+Health compute_health(pqxx::connection &conn, bool full, const std::optional<Health> &previous) {
   Health h;
-  pqxx::read_transaction tx(conn);
+  if (previous) {
+    h.full_ok = previous->full_ok;
+    h.full_verify_at = previous->full_verify_at;
+    h.audit_checked = previous->audit_checked;
+  }
+  // Not read-only: audit.verify_incremental() records how far it verified.
+  pqxx::work tx(conn);
   if (!tx.exec1("SELECT pg_catalog.to_regprocedure('audit.verify()') IS NULL")[0].as<bool>()) {
-    auto r = tx.exec1("SELECT ok, checked, coalesce(unsealed, 0) FROM audit.verify()");
-    h.audit_ok = r[0].as<bool>();
-    h.audit_checked = r[1].as<long>(0);
-    h.audit_unsealed = r[2].as<long>(0);
+    bool incremental = tx.exec1("SELECT coalesce(pg_catalog.has_function_privilege(pg_catalog.to_regprocedure('audit.verify_incremental()'),"
+                                " 'EXECUTE'), false)")[0].as<bool>();
+    if (full || !incremental || h.full_verify_at == 0) {
+      auto r = tx.exec1("SELECT ok, checked, coalesce(unsealed, 0) FROM audit.verify()");
+      h.full_ok = r[0].as<bool>();
+      h.audit_checked = r[1].as<long>(0);
+      h.audit_unsealed = r[2].as<long>(0);
+      h.full_verify_at = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+    }
+    if (incremental) {
+      auto r = tx.exec1("SELECT ok, checked, coalesce(unsealed, 0) FROM audit.verify_incremental()");
+      h.incremental_ok = r[0].as<bool>();
+      h.incremental_checked = r[1].as<long>(0);
+      h.audit_unsealed = r[2].as<long>(0);
+    }
+    h.audit_ok = h.full_ok && h.incremental_ok.value_or(true);
     h.last_seal_ts = tx.exec1("SELECT coalesce(extract(epoch FROM max(sealed_at)), 0)::float8 FROM audit.seal")[0].as<double>();
   }
   if (!tx.exec1("SELECT pg_catalog.to_regclass('guard.reference') IS NULL")[0].as<bool>()) {
@@ -37,6 +55,13 @@ Health compute_health(pqxx::connection &conn) {
   tx.commit();
   h.computed_at = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   return h;
+}
+
+std::optional<Health> HealthState::get(const std::string &job) const {
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = jobs_.find(job);
+  if (it == jobs_.end()) return std::nullopt;
+  return it->second;
 }
 
 void HealthState::set(const std::string &job, Health h) {
@@ -59,10 +84,21 @@ std::string HealthState::render() const {
   // The registry's state is the same whichever job computed it: the first job's values.
   const Health &h = jobs_.begin()->second;
   if (h.audit_ok) {
-    family("registry_sync_audit_verify_ok", "1 when the last audit.verify() found the hash chain intact.");
+    family("registry_sync_audit_verify_ok", "1 when the last full audit.verify() and the last incremental one found the hash chain intact.");
     o << "registry_sync_audit_verify_ok " << (*h.audit_ok ? 1 : 0) << "\n";
-    family("registry_sync_audit_verified_versions", "Audit versions the last audit.verify() checked.");
+    family("registry_sync_audit_verified_versions", "Audit versions the last full audit.verify() checked.");
     o << "registry_sync_audit_verified_versions " << h.audit_checked << "\n";
+    family("registry_sync_audit_full_verify_ok", "1 when the last full audit.verify() found the hash chain intact.");
+    o << "registry_sync_audit_full_verify_ok " << (h.full_ok ? 1 : 0) << "\n";
+    family("registry_sync_audit_full_verify_timestamp_seconds", "Unix time of the last full audit.verify().");
+    o << "registry_sync_audit_full_verify_timestamp_seconds " << num(h.full_verify_at) << "\n";
+    if (h.incremental_ok) {
+      family("registry_sync_audit_incremental_verify_ok",
+             "1 when the last audit.verify_incremental() found the versions sealed since the last verified seal intact.");
+      o << "registry_sync_audit_incremental_verify_ok " << (*h.incremental_ok ? 1 : 0) << "\n";
+      family("registry_sync_audit_incremental_verified_versions", "Audit versions the last audit.verify_incremental() checked.");
+      o << "registry_sync_audit_incremental_verified_versions " << h.incremental_checked << "\n";
+    }
     family("registry_sync_audit_unsealed_versions", "Audit versions not yet covered by a seal.");
     o << "registry_sync_audit_unsealed_versions " << h.audit_unsealed << "\n";
     family("registry_sync_audit_last_seal_timestamp_seconds", "Unix time of the last audit.seal() (0 = never).");

@@ -124,11 +124,14 @@ long run_job(JobState &j, const ConnectionSettings &cs, const std::atomic<bool> 
     return 0;
   }
   if (j.cfg.kind == "health") {
-    Health h = compute_health(*j.conn);
+    bool full = unix_now() - j.last_full_verify >= j.cfg.full_verify_every_s;
+    Health h = compute_health(*j.conn, full, state.registry_health.get(j.cfg.name));
+    if (h.full_verify_at > 0 && full) j.last_full_verify = h.full_verify_at;
     long dangling = 0;
     for (const auto &[k, n] : h.reference_violations) dangling += n;
-    spdlog::info("job {}: audit {}, {} unsealed, {} missing reference element(s)", j.cfg.name,
-                 !h.audit_ok ? "not installed" : *h.audit_ok ? "verified" : "VERIFY FAILED", h.audit_unsealed, dangling);
+    spdlog::info("job {}: audit {} ({}), {} unsealed, {} missing reference element(s)", j.cfg.name,
+                 !h.audit_ok ? "not installed" : *h.audit_ok ? "verified" : "VERIFY FAILED",
+                 !h.audit_ok ? "-" : h.full_verify_at > 0 && full ? "full" : "incremental", h.audit_unsealed, dangling);
     state.registry_health.set(j.cfg.name, std::move(h));
     return 0;
   }

@@ -40,6 +40,7 @@ struct JobState {
   int failures = 0;  // consecutive transient failures, for the backoff
   std::unique_ptr<pqxx::connection> conn;
   bool holds_job_lock = false;  // on conn: this instance runs the job
+  double last_full_verify = 0;  // health: unix time of the last full audit.verify()
   bool told_other_instance = false;
   // A permanent failure: not retried until input_fingerprint() differs (or SIGHUP).
   bool blocked = false;
