@@ -5,6 +5,7 @@
 #include <cctype>
 #include <cstdlib>
 #include <filesystem>
+#include <fnmatch.h>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
@@ -175,7 +176,73 @@ struct Runner {
   std::vector<KpiUse> kpis;  // the contract's, then the registry's that name the product
   std::set<size_t> own_files;  // registry files that are this contract
 
+  // Entry files: the mapping's `entry:` for data_products that reads this contract (nullptr:
+  // the mapping has none, the contract is read as documented: metadata.X, else X).
+  const FileDef *efd = nullptr;
+  size_t efd_idx = 0;
+  Mapping one_file;       // the mapping with only that files entry, for this one file
+  Registry own;           // the contract read through it
+  Findings own_findings;  // and what the mapping found wrong with it
+  Node stem_node;
+
   Runner(const std::string &p, const Mapping &mp, const Registry &r) : path(p), m(mp), reg(r) {}
+
+  // Index of the files entry whose path (a glob) matches `rel`, or -1.
+  int def_of(const std::string &rel) const {
+    for (size_t i = 0; i < m.files.size(); ++i)
+      if (fnmatch(m.files[i].path.c_str(), rel.c_str(), FNM_PATHNAME) == 0) return static_cast<int>(i);
+    return -1;
+  }
+
+  // Picks the entry files rule for data_products matching the contract's path in the registry
+  // (else its file name, else the first one) and reads the contract through it alone.
+  void use_mapping(const std::string &rel, uint64_t max_bytes) {
+    std::vector<size_t> cands;
+    for (size_t i = 0; i < m.files.size(); ++i)
+      if (m.files[i].entry && m.files[i].entry->table == "data_products") cands.push_back(i);
+    if (cands.empty()) return;
+    efd_idx = cands[0];
+    std::string base = fs::path(path).filename().string();
+    bool found = false;
+    for (size_t i : cands)
+      if (!rel.empty() && fnmatch(m.files[i].path.c_str(), rel.c_str(), FNM_PATHNAME) == 0) { efd_idx = i; found = true; break; }
+    if (!found)
+      for (size_t i : cands)
+        if (fnmatch(fs::path(m.files[i].path).filename().string().c_str(), base.c_str(), 0) == 0) { efd_idx = i; break; }
+    efd = &m.files[efd_idx];
+    one_file = m;
+    FileDef fd = *efd;
+    fd.path = base;
+    fd.optional = false;
+    fd.overrides.clear();
+    fd.overrides_idx.clear();
+    one_file.files = {fd};
+    LoadOptions lo;
+    lo.max_file_bytes = max_bytes;
+    std::string dir = fs::path(path).parent_path().string();
+    own = load_registry(one_file, dir.empty() ? "." : dir, lo, own_findings);
+  }
+
+  // Where the mapping reads data_products column `col` from (the rule's sources).
+  std::vector<std::string> sources(const std::string &col) const {
+    if (!efd) return {"metadata." + col, col};
+    auto it = efd->entry->columns.find(col);
+    if (it == efd->entry->columns.end()) return {col};
+    if (it->second.kind == ColumnRule::From || it->second.kind == ColumnRule::FirstOf) return it->second.fields;
+    return {};
+  }
+  // The node a source names in the contract ($stem: the file name).
+  const Node *lookup(const std::string &source) const {
+    if (source == "$stem") return &stem_node;
+    if (source.empty() || source[0] == '$') return nullptr;
+    const Node *cur = &root;
+    for (const auto &seg : source_path(source)) {
+      if (!cur->is_map()) return nullptr;
+      cur = cur->get(seg);
+      if (!cur) return nullptr;
+    }
+    return cur;
+  }
 
   Check &add(const std::string &title) {
     out.checks.push_back(Check{title, {}, {}});
@@ -183,13 +250,26 @@ struct Runner {
   }
   static void fail(Check &c, const std::string &file, Mark m, const std::string &msg) { c.problems.push_back(CheckProblem{file, m, msg}); }
 
-  // A product field: under metadata: first, else at the top level.
-  const Node *field(const std::string &k) const {
-    if (meta)
-      if (const Node *v = meta->get(k)) return v;
-    return root.get(k);
+  // A product field as written: where the mapping's rule for the column reads it (entry
+  // files), else under metadata: first, then at the top level. `source` tells which.
+  const Node *field(const std::string &k, std::string *source = nullptr) const {
+    for (const auto &src : sources(k)) {
+      if (src == "$stem") continue;  // not written in the file
+      const Node *v = lookup(src);
+      if (v && !is_null(*v)) {
+        if (source) *source = src;
+        return v;
+      }
+    }
+    return nullptr;
   }
   std::string where_to_add(const std::string &k, const std::string &example) const {
+    if (efd) {
+      std::string srcs;
+      for (const auto &src : sources(k))
+        if (src[0] != '$') srcs += (srcs.empty() ? "" : ", ") + src;
+      return "add `" + k + ": " + example + "` (the mapping " + m.path + " reads " + k + " from " + (srcs.empty() ? std::string("nowhere") : srcs) + ")";
+    }
     return "add `" + k + ": " + example + "`" + (meta ? " under metadata:" : " at the top level");
   }
   Mark meta_key_mark;
@@ -292,7 +372,11 @@ struct Runner {
   }
 
   void read_contract_kpis(Check &c) {
-    const Node *list = root.get("kpis");
+    std::string from = "kpis";
+    if (efd)
+      for (const auto &ch : efd->entry->children)
+        if (ch.table == "kpis") from = ch.from;
+    const Node *list = lookup(from);
     if (!list || is_null(*list)) return;
     if (!list->is_seq()) {
       fail(c, path, list->mark, std::string("kpis: must be a list of KPI entries, got ") + kind_name(*list));
@@ -309,7 +393,7 @@ struct Runner {
       k.mark = e.mark;
       k.in_contract = true;
       if (const Node *id = text_node(e.get("id"))) k.id = id->text;
-      if (kt) {
+      if (kt && !efd) {
         for (const auto &[col, type] : kt->columns)
           if (const Node *v = e.get(col))
             if (auto bad = type_mismatch(path, *v, type))
@@ -339,10 +423,20 @@ struct Runner {
 
   void check_required() {
     Check &c = add("required fields present, with the right types");
-    const TableDef *dp = m.table("data_products");
-    // id: `id` or `product_id`, else the file name without .yaml
-    const Node *id = field("id");
-    const Node *pidn = field("product_id");
+    const TableDef *dp = efd ? nullptr : m.table("data_products");
+    stem_node.text = fs::path(path).stem().string();
+    stem_node.mark = root.mark;
+    if (efd)  // the mapping's own findings for this file: types, required columns, unknown fields
+      for (const auto &f : own_findings.items()) {
+        if (f.severity != Finding::Error) continue;
+        // owner and domain missing: the next check says so (with where the mapping reads them)
+        if (f.message.find("required column 'owner'") != std::string::npos || f.message.find("required column 'domain'") != std::string::npos) continue;
+        fail(c, f.file, f.mark, f.message);
+      }
+    // id: `id` or `product_id` (or where the mapping reads it), else the file name without .yaml
+    std::string id_source;
+    const Node *id = field("id", &id_source);
+    const Node *pidn = efd ? nullptr : field("product_id");
     if (id && pidn && !is_null(*id) && !is_null(*pidn) && id->text != pidn->text)
       fail(c, path, pidn->mark, "both id '" + id->text + "' and product_id '" + pidn->text + "' are given; keep one");
     const Node *idn = id && !is_null(*id) ? id : pidn;
@@ -353,7 +447,7 @@ struct Runner {
         fail(c, path, idn->mark, std::string("the product id must be non-empty text, got ") + (idn->is_scalar() ? "an empty value" : kind_name(*idn)));
         id_bad = true;
         id_mark = idn->mark;
-      } else { pid = idn->text; id_mark = idn->mark; id_from = "written"; }
+      } else { pid = idn->text; id_mark = idn->mark; id_from = "written" + (efd ? " as " + id_source : std::string()); }
     } else {
       pid = fs::path(path).stem().string();
       id_mark = root.mark;
@@ -376,13 +470,16 @@ struct Runner {
           fail(c, path, fields_mark(), "no " + req + ": " + where_to_add(req, "..."));
       }
     }
-    if (const Node *s = root.get("staging"); s && !is_null(*s)) {
+    if (const Node *s = efd ? field("staging") : root.get("staging"); s && !is_null(*s)) {
       if (auto bad = type_mismatch(path, *s, ColType::Boolean)) fail(c, path, s->mark, std::string("staging: expected true or false, got ") + kind_name(*s) + (s->is_scalar() ? " '" + s->text + "'" : std::string()));
       else staging = resolve_scalar(path, *s).boolean;
-    } else if (const Node *ms = meta ? meta->get("staging") : nullptr; ms && !is_null(*ms)) {
+    } else if (const Node *ms = meta && !efd ? meta->get("staging") : nullptr; ms && !is_null(*ms)) {
       if (type_mismatch(path, *ms, ColType::Boolean)) fail(c, path, ms->mark, "staging: expected true or false");
       else staging = resolve_scalar(path, *ms).boolean;
     }
+    if (efd)  // a staging: {const: true} rule (e.g. staging/*.yaml) says so for every file it reads
+      if (const TableRows *t = table_rows(own, "data_products"); t && !t->rows.empty())
+        if (const Cell *sc = cell(*t, t->rows[0], "staging"); sc && sc->text == "true") staging = true;
     read_relations(c, "tables", false);
     read_relations(c, "views", true);
     read_contract_kpis(c);
@@ -581,16 +678,38 @@ struct Runner {
       }
   }
 
+  // Whether overriding `r` (a row of another registry file) is declared, and how.
+  // Without entry files in the mapping, the contract's `staging: true` declares it; with them,
+  // the mapping must also say which source wins (overrides:), or validate and apply refuse the
+  // same key from two files.
+  bool declared(const Row &r, std::string &how) const {
+    if (!efd) {
+      if (staging) how = "staging: true";
+      return staging;
+    }
+    int d = def_of(reg.files[r.file].rel);
+    if (d >= 0 && m.overrides(efd_idx, static_cast<size_t>(d))) { how = "mapping: " + efd->path + " overrides " + m.files[d].path; return true; }
+    if (d >= 0 && m.overrides(static_cast<size_t>(d), efd_idx)) { how = "mapping: " + m.files[d].path + " overrides " + efd->path + ", so that entry wins"; return true; }
+    how = d >= 0 ? m.files[d].path : reg.files[r.file].rel;
+    return false;
+  }
+  std::string how_to_declare(const std::string &other) const {
+    if (!efd) return "declare `staging: true` if it is meant to, otherwise choose another id";
+    return std::string(staging ? "the contract says staging: true, but " : "") + "the mapping " + m.path + " declares no precedence between " + efd->path +
+           " and " + other + ": put staging contracts where a files entry with `overrides: [" + other + "]` reads them (or add it to " + efd->path +
+           "'s entry) if this override is meant, otherwise choose another id";
+  }
+
   void check_override() {
     Check &c = add("no override without saying so (staging: true)");
     const TableRows *dp = nullptr;
     auto same = same_id_products(dp);
     std::vector<std::string> overridden;
+    std::string how;
     for (const Row *r : same) {
       std::string w = at(reg.files[r->file].shown, r->mark);
-      if (staging) overridden.push_back("product " + pid + " at " + w);
-      else
-        fail(c, path, id_mark, "product " + pid + " is already defined at " + w + "; this contract would override it: declare `staging: true` if it is meant to, otherwise choose another id");
+      if (declared(*r, how)) overridden.push_back("product " + pid + " at " + w + " (" + how + ")");
+      else fail(c, path, id_mark, "product " + pid + " is already defined at " + w + "; this contract would override it: " + how_to_declare(how));
     }
     const TableRows *kt = table_rows(reg, "kpis");
     if (kt)
@@ -603,13 +722,13 @@ struct Runner {
         std::string odp = cell_text(*kt, r, "data_product_id");
         if (odp != pid && (name.empty() || odp != name)) continue;  // another product's: a collision (previous check)
         std::string w = at(reg.files[r.file].shown, r.mark);
-        if (staging) overridden.push_back("KPI " + k.id + " at " + w);
-        else fail(c, path, k.mark, "KPI '" + k.id + "' is already defined at " + w + "; this contract would override it: declare `staging: true` if it is meant to, otherwise choose another KPI id");
+        if (declared(r, how)) overridden.push_back("KPI " + k.id + " at " + w + " (" + how + ")");
+        else fail(c, path, k.mark, "KPI '" + k.id + "' is already defined at " + w + "; this contract would override it: " + how_to_declare(how));
       }
     if (c.passed()) {
       if (overridden.empty()) c.note = staging ? "staging: true, but nothing in the registry has these ids" : "overrides nothing";
       else {
-        c.note = "declared (staging: true); overrides ";
+        c.note = "declared; overrides ";
         for (size_t i = 0; i < overridden.size(); ++i) c.note += (i ? ", " : "") + overridden[i];
       }
     }
@@ -625,11 +744,12 @@ size_t Checklist::failed() const {
 }
 
 Checklist check_data_product(const std::string &contract_path, const Mapping &m, const Registry &reg, const Findings &registry_findings,
-                             const std::string &registry_dir, uint64_t max_file_bytes) {
+                             const std::string &registry_dir, const std::string &contract_rel, uint64_t max_file_bytes) {
   Runner r(contract_path, m, reg);
   r.out.file = contract_path;
   if (!r.read_contract(max_file_bytes)) return r.out;
   r.find_own_files(registry_dir);
+  r.use_mapping(contract_rel, max_file_bytes);
   r.check_registry(registry_findings, registry_dir);
   r.check_required();
   r.check_owner_domain();
@@ -664,6 +784,16 @@ void print_checklist(const Checklist &c, std::ostream &out, bool utf8) {
   out << c.checks.size() - failed << " passed, " << failed << " failed";
   if (c.checks.size() == 1 && failed == 1) out << " (the other checks need a readable contract)";
   out << "\n";
+}
+
+std::string path_inside(const std::string &file, const std::string &dir) {
+  std::error_code e1, e2;
+  fs::path f = fs::weakly_canonical(fs::absolute(file, e1), e1), d = fs::weakly_canonical(fs::absolute(dir, e2), e2);
+  if (e1 || e2) return "";
+  fs::path rel = f.lexically_relative(d);
+  std::string r = rel.generic_string();
+  if (r.empty() || r == "." || r.rfind("..", 0) == 0) return "";
+  return r;
 }
 
 bool locale_is_utf8() {

@@ -36,10 +36,19 @@ struct Checklist {
 };
 
 // Runs every check of the data product checklist. `reg` and `registry_findings` are the
-// registry as load_registry read it (references not resolved; its errors are one check).
+// registry as load_registry read it without the contract itself (references not resolved;
+// its errors are one check); `contract_rel` is the contract's path inside the registry
+// directory ("" when outside). When the mapping has an `entry:` files rule for data_products,
+// the contract is read through it (the rule matching `contract_rel`, else its file name):
+// the mapping's column sources, types and required columns; else fields are read from
+// `metadata:` first, then the top level, and the id defaults to the file name.
 // Never throws for a bad contract: an unreadable or mis-shaped file is a failed check.
 Checklist check_data_product(const std::string &contract_path, const Mapping &m, const Registry &reg,
-                             const Findings &registry_findings, const std::string &registry_dir, uint64_t max_file_bytes);
+                             const Findings &registry_findings, const std::string &registry_dir, const std::string &contract_rel,
+                             uint64_t max_file_bytes);
+
+// The path of `file` relative to `dir` when it lies inside it, else "".
+std::string path_inside(const std::string &file, const std::string &dir);
 
 // One line per check (problems after the first indented below it), then a summary line.
 // `utf8`: ✓ / ✗ marks, else "ok" / "FAIL".

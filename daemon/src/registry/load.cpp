@@ -582,6 +582,7 @@ Registry load_registry(const Mapping &m, const std::string &dir, const LoadOptio
       continue;
     }
     for (const auto &rel : paths) {
+      if (std::find(opt.skip.begin(), opt.skip.end(), rel) != opt.skip.end()) continue;
       auto t0 = std::chrono::steady_clock::now();
       std::string shown = base + "/" + rel;
       SourceFile sf;
