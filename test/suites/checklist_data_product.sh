@@ -186,7 +186,7 @@ f=$(variant override-declared 'metadata:
   name:' 'staging: false' 'staging: true')
 check "$f"
 tap_is "$rc" 0 "the same override declared with staging: true passes"
-tap_like "$out" "^ok   no override .*: declared \(staging: true\); overrides product dp_fi_20250516_002 at .*data_product_registry.yaml:[0-9]+" \
+tap_like "$out" "^ok   no override .*: declared; overrides product dp_fi_20250516_002 at .*data_product_registry.yaml:[0-9]+ \(staging: true\)" \
   "  and says what it overrides"
 
 # The registry itself must read: a broken registry file is named.
