@@ -23,7 +23,7 @@ cmake --build "$build" -j "${JOBS:-2}" --target fuzzers >/dev/null || { echo "fu
 seed() { local d=$1; shift; mkdir -p "$d"; local f; for f in "$@"; do [ -f "$f" ] && cp -n "$f" "$d/seed-$(basename "$f")"; done; }
 corpus=build/fuzz-corpus
 seed $corpus/fuzz_yaml config/*.yaml test/fixtures/registry-2026-01/*.yaml $(find test/corpus/sync_apply -name '*.yaml' | head -200)
-seed $corpus/fuzz_mapping config/registry-mapping.yaml config/hr-*.yaml
+seed $corpus/fuzz_mapping config/registry-mapping.yaml examples/registry-contracts/registry-mapping.yaml config/hr-*.yaml
 seed $corpus/fuzz_hr_csv test/fixtures/hr/*.csv
 mkdir -p $corpus/fuzz_hr_json
 # fuzz_hr_json's first byte picks the reader: 0 SCIM page, 1 Workday report, 2 SuccessFactors.
