@@ -255,6 +255,18 @@ tap_is "$rc" 0 "SIGTERM (the unit's KillSignal) stops it cleanly"
 [ "$rc" = 0 ] || tail -20 "$work/serve.log" | sed 's/^/# /'
 as_pg "$pg_bin/pg_ctl" -D "$pgdata" -m fast -w stop >/dev/null
 
+# ---- reinstall (postinst again, with an existing user and edited conffiles), remove, purge
+out=$(dpkg_root -i "$ext_deb" "$rs_deb"); rc=$?
+tap_is "$rc" 0 "dpkg -i again (reinstall) succeeds"
+[ "$rc" = 0 ] || echo "$out" | sed 's/^/# /'
+tap_like "$(grep '^  listen:' /etc/registry-sync/registry-sync.yaml)" "127.0.0.1:$port" "it keeps the administrator's edit of the config (a conffile)"
+tap_is "$(id -u registry-sync 2>&1)" "$uid" "and the same user"
+tap_ok "$(root test -f /etc/registry-sync/secrets/pgpass; echo $?)" "and the secret"
+out=$(dpkg_root -r registry-sync); rc=$?
+tap_is "$rc" 0 "dpkg -r registry-sync (remove, not purge) succeeds"
+tap_ok "$([ ! -e /usr/bin/registry-sync ] && [ -f /etc/registry-sync/registry-sync.yaml ] && getent passwd registry-sync >/dev/null; echo $?)" \
+  "remove takes the program away and keeps the configuration and the user"
+
 # ---- purge: nothing left
 out=$(dpkg_root --purge registry-sync "$ext_pkg"); rc=$?
 tap_is "$rc" 0 "dpkg --purge removes both packages"
