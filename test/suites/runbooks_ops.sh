@@ -234,8 +234,11 @@ step "rotate-secrets: rs-check" rb_run rs-check -At
 tap_like "$(out)" "^rg_sync_ops\|" "the password roles are listed"
 step "rotate-secrets: rs-db-password" rb_run rs-db-password
 tap_is "$(stat -c %a "$SECRETS_DIR/db-password")" 600 "the new password file is 0600"
+tap_is "$(stat -c %a "$SECRETS_DIR/pgpass")" 600 "the service's pgpass file is 0600"
+tap_is "$(cat "$SECRETS_DIR/pgpass")" "*:*:*:$SYNC_ROLE:$(cat "$SECRETS_DIR/db-password")" "and holds the new password for $SYNC_ROLE"
 tap_like "$(psql -X -At -c "SELECT rolpassword FROM pg_authid WHERE rolname = 'rg_sync_ops'")" '^SCRAM-SHA-256\$4096:' "the role holds a SCRAM verifier"
 step "rotate-secrets: rs-db-confirm (the new password works)" rb_run rs-db-confirm
+tap_is "$(out | wc -l) $(out | sort -u | wc -l)" "2 1" "the same status with --password-file and with the pgpass file as the service reads it"
 step "rotate-secrets: rs-old-refused" rb_run rs-old-refused
 tap_is "$(out)" "old password refused" "the old password is refused"
 [ ! -e "$SECRETS_DIR/db-password.old" ]; tap_ok $? "and its file is gone"
