@@ -100,7 +100,10 @@ fi
 
 # ---- install (only on a machine where that replaces nothing of somebody else's); another
 # checkout running this suite at the same time waits here (one system, one installation)
-exec 9>>"${TMPDIR:-/tmp}/rg-deb-packages.lock"
+# (opened read-only, created world-readable: root and a sudo user share it in sticky /tmp)
+lock=/tmp/rg-deb-packages.lock
+[ -e "$lock" ] || (umask 022; : >"$lock") 2>/dev/null
+exec 9<"$lock"
 flock -w 600 9 || { tap_ok 1 "the machine-wide lock of this suite is free within 10 minutes"; tap_done; }
 for p in "$ext_pkg" registry-sync; do
   if dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'installed'; then
