@@ -18,7 +18,10 @@
 # (optional --on-dangling for validate and apply), TENANT (optional),
 # PREVIOUS_MIGRATIONS (pr: the previous release's migrations directory, optional),
 # PROD_SCHEMA (pr: pg_dump --schema-only of production plus the data of schema
-# supabase_migrations, optional), LOCK_TIMEOUT_SECONDS (deploy, default 5), LARGE_TABLE_ROWS (optional),
+# supabase_migrations, optional), CONTRACTS (pr: data product contract files, paths inside
+# REGISTRY, that the pull request adds or changes; each gets the onboarding checklist,
+# validate --checklist data-product, as a step of its own; optional),
+# LOCK_TIMEOUT_SECONDS (deploy, default 5), LARGE_TABLE_ROWS (optional),
 # SUMMARY (markdown output; default $GITHUB_STEP_SUMMARY, else stdout).
 # Exit status: 0 all steps passed; otherwise the failing step's status (1 findings/refused,
 # 2 usage, 3 database unreachable), with the step named on stderr and in the summary.
@@ -73,6 +76,9 @@ fresh_db() { psql_q -d postgres -c "DROP DATABASE IF EXISTS $1" -c "CREATE DATAB
 case $mode in
   pr)
     summary "## Registry pull request check"
+    for contract in ${CONTRACTS:-}; do
+      step "onboarding checklist: $contract" "$RS" validate --registry "$REGISTRY" "${mapping_args[@]}" --checklist data-product "$REGISTRY/$contract"
+    done
     step "validate the registry" "$RS" validate --registry "$REGISTRY" "${mapping_args[@]}"
     trap 'for d in ci_empty ci_previous ci_prod; do psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $d" >/dev/null 2>&1; done' EXIT
     fresh_db ci_empty

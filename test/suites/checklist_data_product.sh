@@ -56,7 +56,7 @@ tap_like "$out" "^ok   related business processes exist: finance_expense_managem
 tap_like "$out" "^ok   required fields .*: id dp_fi_accounts_payable \(the file name\)" "the id defaults to the file name"
 [ "$rc" = 0 ] || sed 's/^/#   /' <<<"$out"
 out_utf8=$(LC_ALL=C.UTF-8 "$rs" validate --registry "$reg" --checklist data-product "$good" 2>&1)
-tap_is "$(grep -c $'^\u2713 ' <<<"$out_utf8")" "$n_checks" "in a UTF-8 locale the marks are check marks"
+tap_is "$(grep -c '^✓ ' <<<"$out_utf8")" "$n_checks" "in a UTF-8 locale the marks are check marks"
 out_ascii=$(LC_ALL=C.UTF-8 "$rs" validate --registry "$reg" --checklist data-product --ascii "$good" 2>&1)
 tap_is "$(grep -c '^ok ' <<<"$out_ascii")" "$n_checks" "--ascii gives ok/FAIL in a UTF-8 locale too"
 # Fields at the top level instead of under metadata:, and an explicit id.
@@ -178,7 +178,7 @@ f=$(variant override-undeclared 'metadata:
   name:' 'metadata:
   product_id: dp_fi_20250516_002
   name:')
-check "$f"; fails_only "no override without saying so \(staging: true\)" "$f" "$(line_of "$f" 'product_id:')" "the id of a registry product, without staging"
+check "$f"; fails_only "no override without saying so" "$f" "$(line_of "$f" 'product_id:')" "the id of a registry product, without staging"
 tap_like "$out" "declare \`staging: true\` if it is meant to" "  saying how to declare it"
 f=$(variant override-declared 'metadata:
   name:' 'metadata:

@@ -413,8 +413,8 @@ struct Runner {
       scalar("base_column", k.base_column);
       scalar("sql_query", k.sql_query);
       if (const Node *dims = e.get("dimensions"); dims && dims->is_seq())
-        for (const Node &d : dims->items)
-          if (const Node *f = d.is_map() ? text_node(d.get("field")) : nullptr) k.columns.emplace_back(f->text, f->mark);
+        for (const Node &d : dims->items)  // {name, field} or just the column name
+          if (const Node *f = d.is_map() ? text_node(d.get("field")) : text_node(&d)) k.columns.emplace_back(f->text, f->mark);
       if (const Node *flt = e.get("filters"); flt && flt->is_map())
         for (size_t i = 0; i < flt->map_size(); ++i) k.columns.emplace_back(flt->key(i).text, flt->key(i).mark);
       kpis.push_back(std::move(k));
@@ -558,6 +558,7 @@ struct Runner {
         if (j.is_array())
           for (const auto &d : j)
             if (d.is_object() && d.contains("field") && d["field"].is_string()) k.columns.emplace_back(d["field"].get<std::string>(), v->mark);
+            else if (d.is_string()) k.columns.emplace_back(d.get<std::string>(), v->mark);
       }
       if (const Cell *v = cell(*kt, r, "filters")) {
         auto j = nlohmann::json::parse(v->text, nullptr, false);
@@ -701,7 +702,7 @@ struct Runner {
   }
 
   void check_override() {
-    Check &c = add("no override without saying so (staging: true)");
+    Check &c = add("no override without saying so");
     const TableRows *dp = nullptr;
     auto same = same_id_products(dp);
     std::vector<std::string> overridden;
