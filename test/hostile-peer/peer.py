@@ -9,6 +9,8 @@ and a slow client of `registry-sync serve`:
                                                 an Authorization header arrived, and its value)
   peer.py drip HOST PORT SECONDS [INTERVAL]     client: sends a request head one byte every
                                                 INTERVAL seconds (0.09) for SECONDS, never finishing it
+  peer.py stall HOST PORT PATH SECONDS          client with a tiny receive buffer: sends GET PATH and
+                                                reads nothing for SECONDS (the reply's writes block)
 
 Routes of `serve` (GET; query parameters select the misbehaviour):
   /sf/page?next=URL          one SuccessFactors user (E1) and d.__next = URL (any host, any scheme)
@@ -216,6 +218,7 @@ def serve(argv):
 def drip(host, port, seconds, interval="0.09"):
     """Holds a connection by sending a never-ending request head, one byte every interval."""
     s = socket.create_connection((host, int(port)))
+    print("connected", flush=True)
     head = b"GET /healthz HTTP/1.1\r\nX-Drip: " + b"a" * 100000
     end = time.time() + float(seconds)
     i = 0
@@ -230,11 +233,24 @@ def drip(host, port, seconds, interval="0.09"):
     print("held for %s s" % seconds, flush=True)
 
 
+def stall(host, port, path, seconds):
+    """Requests PATH and does not read the reply: the server's writes block once the buffers are full."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)  # before connect: a tiny window
+    s.connect((host, int(port)))
+    s.sendall(f"GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+    print("sent", flush=True)
+    time.sleep(float(seconds))
+    s.close()
+
+
 if __name__ == "__main__":
     cmd = sys.argv[1]
     if cmd == "serve":
         serve(sys.argv[2:])
     elif cmd == "drip":
         drip(*sys.argv[2:6])
+    elif cmd == "stall":
+        stall(*sys.argv[2:6])
     else:
         sys.exit(f"unknown command {cmd}")

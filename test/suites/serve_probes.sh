@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# serve's HTTP side against hostile clients and a stuck database: a client dripping one byte
-# every 90 ms does not stop /healthz, a large request body gets 413, /readyz answers from state
+# serve's HTTP side against hostile clients and a stuck database: clients dripping one byte
+# every 90 ms (more of them than workers) are cut off by the whole-request deadline and do not
+# stop /healthz, nor do clients that never read a large reply (the write timeout), a large request body gets 413, /readyz answers from state
 # the scheduler keeps (not from a database connection per request, which a locked catalog or a
 # dead server would hold up) and never names host, port, database or user.
 set -uo pipefail
@@ -61,6 +62,26 @@ sleep 1
 tap_is "$(get /healthz)" 200 "/healthz answers while three clients drip their requests"
 tap_is "$(get /metrics)" 200 "/metrics answers too"
 
+# More drip clients than serve has workers (8): cpp-httplib times out each read only, so without
+# a deadline for the whole request they hold every worker for minutes (8 KB of header at one
+# byte per 90 ms) and /healthz waits in the queue. serve closes a connection whose request is not
+# complete request_timeout_seconds (5) after a worker took it up: /healthz answers (bound: 10 s)
+# and each drip client sees its connection closed long before its 20 s are up.
+for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait "${pids[@]}" 2>/dev/null; pids=()
+for i in $(seq 1 12); do python3 test/hostile-peer/peer.py drip 127.0.0.1 "$port" 20 0.09 >"$work/drip.$i" 2>&1 & pids+=($!); done
+wait_for 15 '[ "$(cat "$work"/drip.* | grep -c "^connected")" = 12 ]'
+tap_ok $? "12 drip clients connected"
+sleep 0.5
+code=$(curl -s --max-time 10 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/healthz")
+tap_is "$code" 200 "/healthz answers within 10 s while 12 clients (more than the 8 workers) drip their requests"
+wait "${pids[@]}" 2>/dev/null; pids=()
+tap_is "$(cat "$work"/drip.* | grep -c '^closed by server')" 12 "every drip connection is closed by serve before its 20 s are up"
+tap_like "$(cat "$work/serve.log")" "closed the HTTP connection from 127.0.0.1:[0-9]+: its request was not complete within 5s" "serve logs each closed connection"
+
+# Keep-alive still works: the next request on a connection gets the keep-alive wait plus the deadline.
+tap_is "$(curl -s --max-time 10 -o /dev/null -o /dev/null -w '%{http_code}/%{num_connects} ' "http://127.0.0.1:$port/healthz" "http://127.0.0.1:$port/metrics")" \
+  "200/1 200/0 " "two requests on one kept-alive connection both answer"
+
 head -c 1048576 /dev/zero >"$work/big"
 code=$(curl -s --max-time 10 -o /dev/null -w '%{http_code}' -X POST --data-binary @"$work/big" "http://127.0.0.1:$port/healthz")
 tap_is "$code" 413 "a 1 MB request body is refused with 413"
@@ -86,6 +107,28 @@ body=$(cat "$work/body")
 tap_like "$body" "not ready" "/readyz says not ready"
 tap_is "$(grep -Fc -e rg_no_such_db_4471 -e "$PGPORT" -e "$PGHOST" -e "user=" -e "dbname=" -e "host=" <<<"$body")" 0 "/readyz does not name host, port, database or user"
 tap_like "$(cat "$work/serve.log")" "rg_no_such_db_4471" "the serve log has the details for the operator"
+stop_serve
+
+# The write timeout (5 s per write): clients that request a large /metrics and never read it
+# (tiny receive window) block the reply's writes. More of them than workers: each worker is
+# freed when its write times out, and /healthz still answers. /metrics is made large by jobs
+# with long names (label values): about 1.5 MB per job.
+long=$(head -c 120000 /dev/zero | tr '\0' j)
+config ""
+# (an explicit "? key" because YAML limits plain keys to 1024 characters)
+for n in 1 2 3 4; do printf '  ? %s%s\n  : kind: hr\n    mapping: %s\n    every_seconds: 3600\n' "$long" "$n" "$work/csv.yaml" >>"$work/serve.yaml"; done
+start_serve
+tap_ok $? "serve with four long-named jobs answers /healthz"
+size=$(curl -s --max-time 20 "http://127.0.0.1:$port/metrics" | wc -c)
+tap_ok "$([ "$size" -gt 4000000 ]; echo $?)" "/metrics is larger than 4 MB ($size bytes), more than socket buffers hold"
+for i in $(seq 1 12); do python3 test/hostile-peer/peer.py stall 127.0.0.1 "$port" /metrics 40 >"$work/stall.$i" 2>&1 & pids+=($!); done
+wait_for 15 '[ "$(cat "$work"/stall.* | grep -c "^sent")" = 12 ]'
+tap_ok $? "12 clients requested /metrics and read nothing"
+sleep 1
+code=$(curl -s --max-time 20 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/healthz")
+tap_is "$code" 200 "/healthz answers while 12 clients (more than the 8 workers) do not read their replies"
+tap_is "$(get /readyz)" 200 "/readyz answers too"
+for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait "${pids[@]}" 2>/dev/null; pids=()
 stop_serve
 
 PGOPTIONS="-c client_min_messages=warning" psql -X -q -d postgres -c "DROP DATABASE rg_serve_probes" >/dev/null

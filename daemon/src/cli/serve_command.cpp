@@ -60,7 +60,10 @@ int run_serve(const std::vector<std::string> &args) {
   checker.check();  // /readyz is right from the start
 
   auto [host, port] = serve::parse_listen(cfg.listen);
-  serve::HttpServer http(host, port, serve::probe_handler(ready, state));
+  serve::HttpLimits limits;
+  limits.workers = cfg.http_workers;
+  limits.request_timeout_s = cfg.request_timeout_s;
+  serve::HttpServer http(host, port, serve::probe_handler(ready, state), limits);
 
   struct sigaction sa {};
   sa.sa_handler = on_signal;

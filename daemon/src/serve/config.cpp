@@ -42,7 +42,13 @@ ServeConfig load_serve_config(const ConfigFile &f) {
       else if (k == "migrations_dir") c.migrations_dir = value;
       else if (k == "retry_max_seconds") c.retry_max_s = positive(f, key);
       else if (k == "readiness_check_seconds") c.readiness_check_s = positive(f, key);
-      else throw UsageError(f.where(key) + ": unknown key '" + key + "' (serve knows listen, migrations_dir, retry_max_seconds, readiness_check_seconds)");
+      else if (k == "request_timeout_seconds") c.request_timeout_s = positive(f, key);
+      else if (k == "http_workers") {
+        double w = positive(f, key);
+        if (w != static_cast<int>(w) || w > 256) throw UsageError(f.where(key) + ": " + key + " must be a whole number from 1 to 256");
+        c.http_workers = static_cast<int>(w);
+      }
+      else throw UsageError(f.where(key) + ": unknown key '" + key + "' (serve knows listen, migrations_dir, retry_max_seconds, readiness_check_seconds, request_timeout_seconds, http_workers)");
     } else if (key.rfind("jobs.", 0) == 0) {
       std::string rest = key.substr(5);
       auto dot = rest.rfind('.');

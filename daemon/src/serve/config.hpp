@@ -7,6 +7,8 @@
 //     migrations_dir: /usr/share/registry-sync/migrations   # /readyz checks none is pending
 //     retry_max_seconds: 60           # backoff cap when a run fails transiently (the run is retried)
 //     readiness_check_seconds: 5      # how often the database and migrations are checked for /readyz
+//     request_timeout_seconds: 5      # an HTTP request (head and body) not complete by then is closed
+//     http_workers: 8                 # connections served at once
 //   jobs:
 //     hr-workday:
 //       kind: hr
@@ -52,6 +54,8 @@ struct ServeConfig {
   std::string migrations_dir = "migrations";
   double retry_max_s = 60;
   double readiness_check_s = 5;  // how often /readyz's state is refreshed
+  double request_timeout_s = 5;  // whole HTTP request (head + body) deadline per connection
+  int http_workers = 8;          // HTTP connections served at once
   std::vector<JobConfig> jobs;
 };
 

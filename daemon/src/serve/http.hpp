@@ -1,10 +1,14 @@
 // The HTTP side of `registry-sync serve` (/healthz, /readyz, /metrics) on cpp-httplib: a pool
 // of worker threads (a slow or stuck client holds one worker, not the listener), read and
 // write timeouts on every socket, a small payload limit (requests carry no body), keep-alive
-// bounded. Handlers answer from memory (metrics, state the scheduler keeps), never from the
+// bounded, and a deadline for a whole request: cpp-httplib 0.11 times out each read only, so a
+// client sending one header byte just inside the read timeout would hold a worker until 8 KB
+// of header; a watchdog shuts down any connection whose request (head and body) is not
+// complete request_timeout_s after a worker took it up (or after its previous response). Handlers answer from memory (metrics, state the scheduler keeps), never from the
 // database, so probes stay fast whatever the database does.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -15,6 +19,8 @@ class Server;
 }
 
 namespace rgsync::serve {
+
+class RequestDeadlines;
 
 struct HttpReply {
   int status = 200;
@@ -31,6 +37,7 @@ struct HttpLimits {
   size_t max_payload_bytes = 4096; // request bodies above this get 413
   int keep_alive_max = 20;         // requests per connection
   double keep_alive_timeout_s = 5;
+  double request_timeout_s = 5;    // whole request head + body, from when a worker takes it up
 };
 
 class HttpServer {
@@ -48,7 +55,10 @@ class HttpServer {
   std::unique_ptr<httplib::Server> server_;
   int port_ = 0;
   HttpHandler handler_;
-  std::thread thread_;
+  HttpLimits limits_;
+  std::shared_ptr<RequestDeadlines> deadlines_;
+  std::thread thread_, watchdog_;
+  std::atomic<bool> stopping_{false};
 };
 
 // "host:port" -> (host, port); throws on malformed input.
