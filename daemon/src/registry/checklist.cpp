@@ -555,10 +555,12 @@ struct Runner {
       if (const Cell *v = cell(*kt, r, "sql_query")) k.sql_query = std::make_pair(v->text, v->mark);
       if (const Cell *v = cell(*kt, r, "dimensions")) {
         auto j = nlohmann::json::parse(v->text, nullptr, false);
-        if (j.is_array())
-          for (const auto &d : j)
+        if (j.is_array()) {
+          for (const auto &d : j) {
             if (d.is_object() && d.contains("field") && d["field"].is_string()) k.columns.emplace_back(d["field"].get<std::string>(), v->mark);
             else if (d.is_string()) k.columns.emplace_back(d.get<std::string>(), v->mark);
+          }
+        }
       }
       if (const Cell *v = cell(*kt, r, "filters")) {
         auto j = nlohmann::json::parse(v->text, nullptr, false);
