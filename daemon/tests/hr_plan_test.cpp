@@ -127,6 +127,8 @@ TEST(HrPlan, TwoHrUsersMatchingOneProfileIsAConflictNotApplied) {
   EXPECT_EQ(p.conflicts[0].profile_id, "p1");
   EXPECT_EQ(p.conflicts[1].profile_id, "p_yaml");
   EXPECT_EQ(p.conflicts[1].hr_keys.size(), 2u);
+  EXPECT_EQ(p.conflicts[0].kind, "same_profile");  // employee id 1 twice
+  EXPECT_EQ(p.conflicts[1].kind, "same_profile");  // two users match p_yaml by email
   EXPECT_EQ(p.deactivations, 0);  // a conflicted profile is not "gone"
 }
 
@@ -145,6 +147,7 @@ TEST(HrPlan, CreatedIdTakenByUnlinkedProfileIsAConflict) {
   EXPECT_TRUE(p.creates.empty());
   ASSERT_EQ(p.conflicts.size(), 1u);
   EXPECT_EQ(p.conflicts[0].profile_id, "emp_1");
+  EXPECT_EQ(p.conflicts[0].kind, "ownership");
 }
 
 TEST(HrPlan, ManagersResolveFromScimIdsAndUnknownOnesStayRaw) {

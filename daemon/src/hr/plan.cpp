@@ -78,6 +78,7 @@ Plan make_plan(const PlanInput &in, const std::vector<HrUser> &users, const std:
       auto p = by_emp.find(emp);
       if (p != by_emp.end()) { c.profile_id = profiles[p->second].id; touched[p->second] = true; }
       c.reason = "employee id " + emp + " appears " + std::to_string(idx.size()) + " times in HR";
+      c.kind = "same_profile";
       for (auto i : idx) c.hr_keys.push_back(users[i].key);
       plan.conflicts.push_back(std::move(c));
       continue;
@@ -106,6 +107,7 @@ Plan make_plan(const PlanInput &in, const std::vector<HrUser> &users, const std:
                      get(other.columns, "employee_id").value_or("") + ")";
         }
         c.hr_keys.push_back(u.key);
+        c.kind = "email";
         plan.conflicts.push_back(std::move(c));
         continue;
       }
@@ -120,14 +122,14 @@ Plan make_plan(const PlanInput &in, const std::vector<HrUser> &users, const std:
     if (us.empty()) continue;
     touched[pi] = true;
     if (us.size() > 1) {
-      Conflict c{p.id, std::to_string(us.size()) + " HR users match this profile (by employee id or email)", {}};
+      Conflict c{p.id, std::to_string(us.size()) + " HR users match this profile (by employee id or email)", {}, "same_profile"};
       for (auto ui : us) c.hr_keys.push_back(users[ui].key);
       plan.conflicts.push_back(std::move(c));
       continue;
     }
     const HrUser &u = users[us[0]];
     if (p.hr_source && *p.hr_source != src) {
-      plan.conflicts.push_back({p.id, "profile is linked to another HR source (" + *p.hr_source + ")", {u.key}});
+      plan.conflicts.push_back({p.id, "profile is linked to another HR source (" + *p.hr_source + ")", {u.key}, "ownership"});
       continue;
     }
     PlannedUpdate up{p.id, {}, u.key, false};
@@ -183,7 +185,7 @@ Plan make_plan(const PlanInput &in, const std::vector<HrUser> &users, const std:
     }
     c.columns["status"] = std::string("active");
     if (by_id.count(c.id)) {
-      plan.conflicts.push_back({c.id, "new profile id " + c.id + " (from the id template) is taken by a profile that is not linked to this employee", {u.key}});
+      plan.conflicts.push_back({c.id, "new profile id " + c.id + " (from the id template) is taken by a profile that is not linked to this employee", {u.key}, "ownership"});
       continue;
     }
     if (auto contested = contested_ids.find(c.id); contested != contested_ids.end()) {
@@ -193,7 +195,7 @@ Plan make_plan(const PlanInput &in, const std::vector<HrUser> &users, const std:
     auto dup = create_ids.find(c.id);
     if (dup != create_ids.end()) {
       contested_ids[c.id] = plan.conflicts.size();
-      plan.conflicts.push_back({c.id, "several HR users would create the same profile id", {plan.creates[dup->second].hr_key, u.key}});
+      plan.conflicts.push_back({c.id, "several HR users would create the same profile id", {plan.creates[dup->second].hr_key, u.key}, "same_profile"});
       plan.creates.erase(plan.creates.begin() + static_cast<long>(dup->second));
       for (auto &[id, pos] : create_ids) if (pos > dup->second) --pos;
       create_ids.erase(dup);

@@ -58,6 +58,11 @@ struct Conflict {
   std::string profile_id;      // empty when no profile exists yet
   std::string reason;
   std::vector<std::string> hr_keys;
+  // What kind (the label of serve's registry_sync_hr_conflicts): same_profile (several HR users
+  // map to one profile id), ownership (the profile belongs to another HR source, or the id an
+  // HR user would get is taken by a profile not linked to it), email (an email matches several
+  // profiles, or one with another employee id).
+  std::string kind;
 };
 
 struct Plan {

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <map>
 #include <dirent.h>
 #include <sstream>
 #include <sys/stat.h>
@@ -78,6 +79,11 @@ long run_job(JobState &j, const ConnectionSettings &cs, const std::atomic<bool> 
     ro.refused_data_hash = j.refused_data_hash;
     ro.record_failure = !j.blocked;  // the first permanent failure was recorded
     hr::RunResult r = hr::run_hr_sync(*j.conn, j.cfg.mapping, ro);
+    {  // every outcome has a plan (a refused run too); a run that threw keeps the previous counts
+      std::map<std::string, long> conflicts;
+      for (const auto &c : r.plan.conflicts) ++conflicts[c.kind];
+      state.metrics.hr_conflicts(j.cfg.name, j.cfg.mapping.source.name, conflicts);
+    }
     if (r.status != hr::RunStatus::Succeeded && (r.absent_present || r.absent_gone))
       state.metrics.hr_unseen(j.cfg.name, r.absent_present, r.absent_gone);
     if (r.status == hr::RunStatus::Refused || r.status == hr::RunStatus::RefusedUnchanged) {

@@ -51,6 +51,14 @@ void Metrics::hr_unseen(const std::string &job, long present, long gone) {
   s.hr_unseen_gone_total += gone;
 }
 
+void Metrics::hr_conflicts(const std::string &job, const std::string &source, const std::map<std::string, long> &by_kind) {
+  std::lock_guard<std::mutex> l(mu_);
+  auto &s = jobs_[job];
+  s.hr_source = source;
+  s.hr_conflicts = {{"same_profile", 0}, {"ownership", 0}, {"email", 0}};
+  for (const auto &[kind, n] : by_kind) s.hr_conflicts[kind] += n;
+}
+
 void Metrics::failure(const std::string &job, double started, double duration, const std::string &error, bool permanent) {
   std::lock_guard<std::mutex> l(mu_);
   auto &j = jobs_[job];
@@ -91,6 +99,9 @@ std::string Metrics::render() const {
        "1 when the job's last run failed permanently (refusal, validation, authentication): not retried until its input changes or SIGHUP."},
       {"registry_sync_job_permanent_failures_total", "counter", "Runs that failed permanently since start."},
       {"registry_sync_job_active", "gauge", "1 when this instance runs the job; 0 when another serve instance holds it."},
+      {"registry_sync_hr_conflicts", "gauge",
+       "HR jobs: conflicts the last plan found and did not apply, by conflict: same_profile (several HR users map to "
+       "one profile id), ownership (a profile of another HR source, or an id taken by an unlinked profile), email."},
       {"registry_sync_hr_unseen_users_total", "counter",
        "HR jobs: users a full SCIM fetch did not see (paging by index is not a snapshot), looked up one by one before "
        "deactivation, by result: present (kept) or gone."},
@@ -103,6 +114,11 @@ std::string Metrics::render() const {
       if (n == "registry_sync_job_runs_total") {
         o << n << "{" << lbl << ",outcome=\"success\"} " << s.runs_ok << "\n";
         o << n << "{" << lbl << ",outcome=\"failure\"} " << s.runs_failed << "\n";
+        continue;
+      }
+      if (n == "registry_sync_hr_conflicts") {
+        for (const auto &[conflict, count] : s.hr_conflicts)
+          o << n << "{" << lbl << ",source=\"" << prom_label(s.hr_source) << "\",conflict=\"" << prom_label(conflict) << "\"} " << count << "\n";
         continue;
       }
       if (n == "registry_sync_hr_unseen_users_total") {

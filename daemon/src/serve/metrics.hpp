@@ -25,6 +25,10 @@ struct JobStats {
   // hr jobs: users a full SCIM fetch did not see, looked up one by one before deactivating:
   // still at the source (kept) or confirmed gone.
   long hr_unseen_present_total = 0, hr_unseen_gone_total = 0;
+  // hr jobs: conflicts the last plan found (reported, not applied), by kind; source: the HR
+  // source's name. Empty until a plan ran.
+  std::string hr_source;
+  std::map<std::string, long> hr_conflicts;
 };
 
 class Metrics {
@@ -34,6 +38,8 @@ class Metrics {
   void failure(const std::string &job, double started_ts, double duration_s, const std::string &error, bool permanent = false);
   void set_blocked(const std::string &job, bool blocked);
   void set_active(const std::string &job, bool active);
+  // The conflicts of an hr job's last plan, counted by Conflict::kind.
+  void hr_conflicts(const std::string &job, const std::string &source, const std::map<std::string, long> &by_kind);
   void hr_unseen(const std::string &job, long present, long gone);
   JobStats get(const std::string &job) const;
   std::string render() const;
