@@ -13,8 +13,9 @@ namespace rgsync {
 
 int run_apply(const std::vector<std::string> &args) {
   CommandHelp help{"apply", "registry-sync apply --registry DIR [options]",
-                   "Validates every YAML file first (as `validate` does; any error stops the run before the\n"
-                   "database is touched), then compares the rows with the database and writes only inserted\n"
+                   "Validates every YAML file (as `validate` does; any error stops the run and leaves the\n"
+                   "database unchanged; files of 1 MB or more stream into the transaction while they are read),\n"
+                   "then compares the rows with the database and writes only inserted\n"
                    "and changed rows, in one transaction, under an advisory lock. Rows missing from the YAML\n"
                    "are reported, and deleted only with --prune (never profiles created by HR sync). Each run\n"
                    "is recorded in registry_sync.sync_runs; audit rows carry actor 'registry-sync apply' and\n"

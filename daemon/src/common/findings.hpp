@@ -22,6 +22,11 @@ class Findings {
   void error(const std::string &file, Mark m, std::string msg) { add(Finding::Error, file, m, std::move(msg)); }
   void warning(const std::string &file, Mark m, std::string msg) { add(Finding::Warning, file, m, std::move(msg)); }
   void add(Finding::Severity s, const std::string &file, Mark m, std::string msg);
+  // Adds every finding of `other` after these.
+  void append(const Findings &other) {
+    items_.insert(items_.end(), other.items_.begin(), other.items_.end());
+    errors_ += other.errors_;
+  }
   size_t errors() const { return errors_; }
   size_t warnings() const { return items_.size() - errors_; }
   const std::vector<Finding> &items() const { return items_; }

@@ -94,6 +94,8 @@ struct Loader {
   std::vector<size_t> file_def;  // reg.files index -> m.files index
   std::vector<Node> stems, paths;  // $stem / $path of each file
   std::set<std::pair<size_t, std::pair<uint32_t, uint32_t>>> reported;  // one error per bad container
+  const TableDef *row_table = nullptr;           // LoadOptions::row_table / on_row
+  std::function<void(Row &)> on_row;
 
   const std::string &shown(size_t file) const { return reg.files[file].shown; }
 
@@ -365,7 +367,11 @@ struct Loader {
     const TableDef &t = *tr.def;
     std::string key = row_key(t, row);
     auto [it, fresh] = tr.by_key.emplace(key, tr.rows.size());
-    if (fresh) { tr.rows.push_back(std::move(row)); return; }
+    if (fresh) {
+      tr.rows.push_back(std::move(row));
+      if (on_row && tr.def == row_table) on_row(tr.rows.back());
+      return;
+    }
     Row &prev = tr.rows[it->second];
     std::string where = shown(prev.file) + ":" + std::to_string(prev.mark.line);
     if (prev.file == row.file) {
@@ -550,7 +556,8 @@ std::string trim_dir(std::string base) {
 
 }  // namespace
 
-std::vector<SourceFile> hash_registry_files(const Mapping &m, const std::string &dir, uint64_t max_file_bytes) {
+std::vector<SourceFile> hash_registry_files(const Mapping &m, const std::string &dir, uint64_t max_file_bytes,
+                                            std::unordered_map<std::string, PreRead> *keep, uint64_t keep_min_bytes) {
   std::vector<SourceFile> out;
   std::string base = trim_dir(dir);
   for (const auto &fd : m.files)
@@ -558,6 +565,7 @@ std::vector<SourceFile> hash_registry_files(const Mapping &m, const std::string 
       try {
         std::string bytes = read_file_limited(base + "/" + rel, max_file_bytes);
         out.push_back(SourceFile{rel, base + "/" + rel, sha256_hex(bytes), bytes.size()});
+        if (keep && bytes.size() >= keep_min_bytes) (*keep)[out.back().shown] = PreRead{std::move(bytes), out.back().sha256};
       } catch (const YamlError &) {
       }
     }
@@ -566,13 +574,19 @@ std::vector<SourceFile> hash_registry_files(const Mapping &m, const std::string 
 
 Registry load_registry(const Mapping &m, const std::string &dir, const LoadOptions &opt, Findings &findings) {
   Registry reg;
+  load_registry_into(reg, m, dir, opt, findings);
+  return reg;
+}
+
+void load_registry_into(Registry &reg, const Mapping &m, const std::string &dir, const LoadOptions &opt, Findings &findings) {
   for (const auto &t : m.tables) reg.tables.push_back(TableRows{&t, {}, {}});
-  Loader loader{m, reg, findings, {}, {}, {}, {}, {}};
+  Loader loader{m, reg, findings, {}, {}, {}, {}, opt.row_table, opt.on_row, {}};
   ParseOptions po;
   po.max_bytes = opt.max_file_bytes;
   std::string base = dir;
   while (base.size() > 1 && base.back() == '/') base.pop_back();
   for (const auto &fd : m.files) {
+    if (opt.before_file) opt.before_file(static_cast<size_t>(&fd - m.files.data()));
     auto paths = expand(base, fd);
     if (paths.empty() || (paths.size() == 1 && fd.path.find_first_of("*?[") == std::string::npos && !std::ifstream(base + "/" + paths[0]))) {
       if (!fd.optional && fd.path.find_first_of("*?[") != std::string::npos)
@@ -589,14 +603,21 @@ Registry load_registry(const Mapping &m, const std::string &dir, const LoadOptio
       sf.rel = rel;
       sf.shown = shown;
       std::string bytes;
-      try {
-        bytes = read_file_limited(shown, opt.max_file_bytes);
-      } catch (const YamlError &e) {
-        findings.error(shown, e.mark, e.detail);
-        continue;
+      auto pre = opt.preread ? opt.preread->find(shown) : decltype(opt.preread->end()){};
+      if (opt.preread && pre != opt.preread->end()) {
+        bytes = std::move(pre->second.bytes);
+        sf.sha256 = std::move(pre->second.sha256);
+        opt.preread->erase(pre);
+      } else {
+        try {
+          bytes = read_file_limited(shown, opt.max_file_bytes);
+        } catch (const YamlError &e) {
+          findings.error(shown, e.mark, e.detail);
+          continue;
+        }
+        sf.sha256 = sha256_hex(bytes);
       }
       sf.bytes = bytes.size();
-      sf.sha256 = sha256_hex(bytes);
       reg.files.push_back(sf);
       size_t fi = reg.files.size() - 1;
       loader.file_def.push_back(static_cast<size_t>(&fd - m.files.data()));
@@ -630,7 +651,6 @@ Registry load_registry(const Mapping &m, const std::string &dir, const LoadOptio
       }
     }
   }
-  return reg;
 }
 
 }  // namespace rgsync

@@ -21,13 +21,18 @@ Mapping load_registry_mapping(const RegistryOptions &o) {
 }
 
 bool read_registry(const RegistryOptions &o, const Mapping &mapping, Registry &reg, Findings &findings, std::ostream &out,
-                   std::ostream *progress) {
+                   std::ostream *progress, std::unordered_map<std::string, PreRead> *preread) {
   LoadOptions lo;
+  lo.preread = preread;
   lo.max_file_bytes = o.max_file_bytes;
   lo.progress = progress;
   reg = load_registry(mapping, o.registry_dir, lo, findings);
   // References are only meaningful once every file read cleanly.
   if (findings.errors() == 0) resolve_references(mapping, reg, o.on_dangling, findings);
+  return report_registry(o, reg, findings, out);
+}
+
+bool report_registry(const RegistryOptions &o, const Registry &reg, const Findings &findings, std::ostream &out) {
   findings.print(out);
   size_t rows = 0;
   for (const auto &t : reg.tables) rows += t.live();

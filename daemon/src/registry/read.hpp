@@ -28,7 +28,12 @@ Mapping load_registry_mapping(const RegistryOptions &o);
 
 // Loads the registry through `mapping`, resolves references and prints every finding to `out`
 // followed by a summary line. Returns true when there are no errors.
+// `preread`: bytes the caller already read (see LoadOptions::preread).
 bool read_registry(const RegistryOptions &o, const Mapping &mapping, Registry &reg, Findings &findings, std::ostream &out,
-                   std::ostream *progress);
+                   std::ostream *progress, std::unordered_map<std::string, PreRead> *preread = nullptr);
+
+// The end of read_registry: prints every finding to `out` and the summary line. Returns true
+// when there are no errors.
+bool report_registry(const RegistryOptions &o, const Registry &reg, const Findings &findings, std::ostream &out);
 
 }  // namespace rgsync

@@ -42,16 +42,24 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double secs(Clock::time_point a) { return std::chrono::duration<double>(Clock::now() - a).count(); }
 
+// Appends s in COPY text form: backslash, newline, carriage return and tab escaped (spans
+// without them are appended whole).
 void copy_escape(std::string &out, const std::string &s) {
-  for (char c : s) {
-    switch (c) {
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default: out += c;
+  size_t start = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    const char *rep;
+    switch (s[i]) {
+      case '\\': rep = "\\\\"; break;
+      case '\n': rep = "\\n"; break;
+      case '\r': rep = "\\r"; break;
+      case '\t': rep = "\\t"; break;
+      default: continue;
     }
+    out.append(s, start, i - start);
+    out += rep;
+    start = i + 1;
   }
+  out.append(s, start, std::string::npos);
 }
 
 struct TableInfo {
@@ -154,21 +162,17 @@ size_t copy_rows(pqxx::work &tx, const Target &t, const std::string &dest, bool 
     w.write_raw_line(chunk);
     chunk.clear();
   };
+  std::string suffix;  // the tenant column
+  if (with_tenant) { suffix = "\t"; copy_escape(suffix, tenant); }
   auto end_row = [&] {
-    if (with_tenant) { chunk += '\t'; copy_escape(chunk, tenant); }
-    chunk += '\n';
+    if (with_tenant) { chunk.pop_back(); chunk += suffix; chunk += '\n'; }
     ++n;
     if (chunk.size() > (1 << 20)) flush();
   };
   if (t.rows) {
     for (const auto &r : t.rows->rows) {
       if (r.dropped) continue;
-      for (size_t i = 0; i < r.cells.size(); ++i) {
-        if (i) chunk += '\t';
-        const Cell &c = r.cells[i];
-        if (c.null) chunk += "\\N";
-        else copy_escape(chunk, cell_sql_text(c, t.def->columns[i].second));
-      }
+      append_copy_row(chunk, *t.def, r);
       end_row();
     }
   } else {
@@ -177,12 +181,43 @@ size_t copy_rows(pqxx::work &tx, const Target &t, const std::string &dest, bool 
         if (i) chunk += '\t';
         copy_escape(chunk, d[i]);
       }
+      chunk += '\n';
       end_row();
     }
   }
   flush();
   w.complete();
   return n;
+}
+
+// COPY of rows handed over as COPY text while the registry is still being read.
+void copy_stream(pqxx::work &tx, const Target &t, const std::string &dest, bool with_tenant, const std::string &tenant,
+                 const std::function<bool(std::string &)> &next) {
+  std::vector<std::string> cols;
+  for (const auto &[c, ty] : t.def->columns) cols.push_back(qi(c));
+  if (with_tenant) cols.push_back("client_id");
+  pqxx::tablewriter w(tx, dest, cols.begin(), cols.end());
+  std::string suffix;  // the tenant column, added to each row
+  if (with_tenant) { suffix = "\t"; copy_escape(suffix, tenant); }
+  std::string chunk, lines;
+  while (next(chunk)) {
+    if (chunk.empty()) continue;
+    if (!suffix.empty()) {
+      // Rows end in '\n' (newlines inside values are escaped).
+      lines.clear();
+      lines.reserve(chunk.size() + chunk.size() / 64 * suffix.size());
+      size_t start = 0;
+      for (size_t nl; (nl = chunk.find('\n', start)) != std::string::npos; start = nl + 1) {
+        lines.append(chunk, start, nl - start);
+        lines += suffix;
+        lines += '\n';
+      }
+      chunk.swap(lines);
+    }
+    chunk.pop_back();  // the writer adds the final newline
+    w.write_raw_line(chunk);
+  }
+  w.complete();
 }
 
 size_t live_rows(const Target &t) { return t.rows ? t.rows->live() : t.doc_rows.size(); }
@@ -198,6 +233,17 @@ void print_list(std::ostream &out, const char *sign, const pqxx::result &r, size
 }
 
 }  // namespace
+
+void append_copy_row(std::string &out, const TableDef &def, const Row &r) {
+  for (size_t i = 0; i < r.cells.size(); ++i) {
+    if (i) out += '\t';
+    const Cell &c = r.cells[i];
+    if (c.null) out += "\\N";
+    else if (def.columns[i].second == ColType::TextArray) copy_escape(out, text_array_literal(c.elems));
+    else copy_escape(out, c.text);
+  }
+  out += '\n';
+}
 
 std::string file_hashes_json(const std::vector<SourceFile> &files) {
   nlohmann::json j = nlohmann::json::object();
@@ -309,24 +355,21 @@ void check_schema(pqxx::connection &conn, const Mapping &m) {
   throw OperationError(msg);
 }
 
-ApplyResult apply_registry(pqxx::connection &conn, const Mapping &m, const Registry &reg, const ApplyOptions &opt) {
+ApplyResult apply_registry(pqxx::connection &conn, const Mapping &m, const Registry &reg, const ApplyOptions &opt, ApplyStream *stream) {
   std::ostream &out = *opt.out;
   ApplyResult res;
   auto t_start = Clock::now();
   TableDef docdef = documents_table_def();
   std::vector<Target> targets;
   for (const auto &tr : reg.tables) targets.push_back(Target{tr.def, &tr, {}, {}, {}, false, {}});
-  {
-    Target d{&docdef, nullptr, {}, {}, {}, false, {}};
-    for (const auto &doc : reg.documents) d.doc_rows.push_back({reg.files[doc.file].rel, doc.key, doc.json});
-    targets.push_back(std::move(d));
-  }
-  std::string hashes = file_hashes_json(reg.files);
+  // Documents are built when their turn comes (a streaming run is still reading them now).
+  targets.push_back(Target{&docdef, nullptr, {}, {}, {}, false, {}});
+  // A streaming run knows the files' hashes from the unchanged-input check; the files it
+  // reads are those bytes (LoadOptions::preread), and the hashes are taken again at the end.
+  std::string hashes = stream ? stream->file_hashes : file_hashes_json(reg.files);
   std::string options = apply_options_text(opt);
 
-  // The run record lives outside the data transaction so a failed run is still recorded.
-  {
-    pqxx::work tx(conn);
+  auto start_run = [&](pqxx::work &tx) {
     tx.exec("UPDATE registry_sync.sync_runs SET status = 'failed', finished_at = now(), "
             "error = 'abandoned: the process ended before finishing (killed or disconnected); its transaction was rolled back' "
             "WHERE kind = 'apply' AND status = 'running'");
@@ -335,12 +378,20 @@ ApplyResult apply_registry(pqxx::connection &conn, const Mapping &m, const Regis
         "VALUES ('apply', $1, 'registry-sync apply', $2::jsonb, $3) RETURNING id",
         opt.tenant, hashes, opt.dry_run);
     res.sync_run_id = r[0].as<long long>();
+  };
+  // The run record lives outside the data transaction so a failed run is still recorded. A
+  // streaming run writes it inside (a validation failure found while the rows were already
+  // going in must leave nothing behind) and records a failure afterwards instead.
+  if (!stream) {
+    pqxx::work tx(conn);
+    start_run(tx);
     tx.commit();
   }
 
   nlohmann::json counts = nlohmann::json::object();
   try {
     pqxx::work tx(conn);
+    if (stream) start_run(tx);
     select_tenant(tx, opt.tenant);
     std::string tenant_lit = tx.quote(opt.tenant);
     tx.exec("SET LOCAL registry_guard.actor = 'registry-sync apply'");
@@ -354,11 +405,52 @@ ApplyResult apply_registry(pqxx::connection &conn, const Mapping &m, const Regis
     // Stage and merge, referenced tables first.
     for (size_t ti = 0; ti < targets.size(); ++ti) {
       Target &t = targets[ti];
+      if (!t.rows)
+        for (const auto &doc : reg.documents) t.doc_rows.push_back({reg.files[doc.file].rel, doc.key, doc.json});
       Sql q{t, tenant_lit};
       auto t0 = Clock::now();
       bool empty = tx.exec("SELECT NOT EXISTS (SELECT 1 FROM " + q.tbl() + " t WHERE " + q.tenant_cond("t") + ")")[0][0].as<bool>();
+      bool streamed = stream && ti == stream->table;
+      if (streamed) {
+        // The rows go in while the registry is still being read: straight into an empty table
+        // (through a stage where row-level security applies), else into the stage to merge.
+        std::string dest = q.tbl(), direct_stage;
+        bool with_tenant = t.info.tenant;
+        if (!empty) {
+          t.stage = "rg_stage_" + std::to_string(ti);
+          dest = t.stage;
+          with_tenant = false;
+        } else if (tx.exec("SELECT pg_catalog.row_security_active(" + tx.quote(q.tbl()) + "::regclass)")[0][0].as<bool>()) {
+          direct_stage = dest = "rg_direct_" + std::to_string(ti);
+        }
+        std::string cols = q.cols() + (with_tenant ? ", client_id" : "");
+        if (dest != q.tbl()) tx.exec("CREATE TEMP TABLE " + dest + " ON COMMIT DROP AS SELECT " + cols + " FROM " + q.tbl() + " WITH NO DATA");
+        try {
+          copy_stream(tx, t, dest, with_tenant, opt.tenant, stream->next_chunk);
+        } catch (const std::exception &) {
+          // Rows a later validation error would have refused can fail in the database first:
+          // the user gets the validation errors, as without streaming.
+          if (!stream->finish()) { res.validation_failed = true; res.sync_run_id = 0; return res; }
+          throw;
+        }
+        if (!stream->finish()) {
+          tx.abort();
+          res.validation_failed = true;
+          res.sync_run_id = 0;
+          return res;
+        }
+        hashes = file_hashes_json(reg.files);
+        if (empty) {
+          size_t n = live_rows(t);
+          t.counts.inserted = n;
+          if (!direct_stage.empty()) tx.exec("INSERT INTO " + q.tbl() + " (" + cols + ") SELECT " + cols + " FROM " + direct_stage);
+          res.rows_written += n;
+        }
+      }
       size_t n = live_rows(t);
-      if (empty) {
+      if (streamed && empty) {
+        // written above
+      } else if (empty) {
         // Nothing to compare against: every row is new.
         t.counts.inserted = n;
         if (opt.dry_run) {
@@ -377,9 +469,11 @@ ApplyResult apply_registry(pqxx::connection &conn, const Mapping &m, const Regis
           res.rows_written += n;
         }
       } else {
-        t.stage = "rg_stage_" + std::to_string(ti);
-        tx.exec("CREATE TEMP TABLE " + t.stage + " ON COMMIT DROP AS SELECT " + q.cols() + " FROM " + q.tbl() + " WITH NO DATA");
-        copy_rows(tx, t, t.stage, false, opt.tenant);
+        if (!streamed) {
+          t.stage = "rg_stage_" + std::to_string(ti);
+          tx.exec("CREATE TEMP TABLE " + t.stage + " ON COMMIT DROP AS SELECT " + q.cols() + " FROM " + q.tbl() + " WITH NO DATA");
+          copy_rows(tx, t, t.stage, false, opt.tenant);
+        }
         if (n > 1000) tx.exec("ANALYZE " + t.stage);
         t.staged = true;
         std::string s = t.stage + " s";
@@ -507,8 +601,8 @@ ApplyResult apply_registry(pqxx::connection &conn, const Mapping &m, const Regis
           "file_hashes = EXCLUDED.file_hashes, row_counts = EXCLUDED.row_counts, xid_text = EXCLUDED.xid_text, applied_at = now()",
           opt.tenant, res.sync_run_id, options, hashes, rc.dump());
     }
-    tx.exec_params("UPDATE registry_sync.sync_runs SET status = $2, finished_at = now(), counts = $3::jsonb WHERE id = $1",
-                   res.sync_run_id, opt.dry_run ? "dry_run" : "succeeded", counts.dump());
+    tx.exec_params("UPDATE registry_sync.sync_runs SET status = $2, finished_at = now(), counts = $3::jsonb, file_hashes = $4::jsonb WHERE id = $1",
+                   res.sync_run_id, opt.dry_run ? "dry_run" : "succeeded", counts.dump(), hashes);
     if (opt.dry_run) {
       tx.abort();  // the temp stages only; the run record above is re-written below
       pqxx::work tx2(conn);
@@ -522,8 +616,13 @@ ApplyResult apply_registry(pqxx::connection &conn, const Mapping &m, const Regis
     std::string err = describe_error(e);
     try {
       pqxx::work tx(conn);
-      tx.exec_params("UPDATE registry_sync.sync_runs SET status = 'failed', finished_at = now(), error = $2 WHERE id = $1",
-                     res.sync_run_id, err);
+      if (stream)  // its run record went with the rolled-back transaction
+        tx.exec_params("INSERT INTO registry_sync.sync_runs (kind, tenant, actor, file_hashes, dry_run, status, finished_at, error) "
+                       "VALUES ('apply', $1, 'registry-sync apply', $2::jsonb, $3, 'failed', now(), $4)",
+                       opt.tenant, hashes, opt.dry_run, err);
+      else
+        tx.exec_params("UPDATE registry_sync.sync_runs SET status = 'failed', finished_at = now(), error = $2 WHERE id = $1",
+                       res.sync_run_id, err);
       tx.commit();
     } catch (const std::exception &e2) {
       spdlog::warn("could not record the failure in registry_sync.sync_runs: {}", describe_error(e2));
