@@ -40,6 +40,9 @@ constexpr size_t kQueuedChunks = 16;
 struct StreamPlan {
   size_t file_def = 0;  // index into m.files
   size_t table = 0;     // index into m.tables (and Registry::tables)
+  // No reference points at the table: once a row is sent, its cells are not needed again (its
+  // key stays for the duplicate check), so they are freed while the file is still read.
+  bool free_cells = false;
 };
 
 std::optional<StreamPlan> plan_stream(const Mapping &m, const std::string &dir) {
@@ -76,7 +79,10 @@ std::optional<StreamPlan> plan_stream(const Mapping &m, const std::string &dir) 
       }
       for (const auto &other : m.files)
         for (size_t o : other.overrides_idx) ok = ok && o != fi;
-      if (ok) return StreamPlan{fi, ti};
+      if (!ok) continue;
+      bool referenced = false;
+      for (const auto &ref : m.references) referenced = referenced || ref.target == l.table;
+      return StreamPlan{fi, ti, !referenced};
     }
   }
   return std::nullopt;
@@ -189,6 +195,7 @@ class StreamedRead {
         if (stopped || load_f_.errors() != 0 || ref_f_.errors() != 0) { stopped = true; return; }
         if (row.dropped) return;
         append_copy_row(chunk, def, row);
+        if (plan_.free_cells) std::vector<Cell>().swap(row.cells);
         if (chunk.size() >= kChunkBytes) {
           push(std::move(chunk));
           chunk.clear();
