@@ -63,7 +63,13 @@ if [ "${APPLY_BENCH_ROLE:-0}" = 1 ]; then
 fi
 
 # timed OUT ERR CMD...: CMD's output to OUT and ERR, its wall time (s) to stdout.
-timed() { local o=$1 e=$2 t0 t1; shift 2; t0=$(now); "$@" >"$o" 2>"$e" || return 1; t1=$(now); calc "$t1 - $t0"; }
+# ERR "-": the command's stderr stays the script's.
+timed() {
+  local o=$1 e=$2 t0 t1; shift 2
+  t0=$(now)
+  if [ "$e" = - ]; then "$@" >"$o" || return 1; else "$@" >"$o" 2>"$e" || return 1; fi
+  t1=$(now); calc "$t1 - $t0"
+}
 copy_into() { psql -X -q -c "\\copy $1 ($cols) FROM '$work/kpis.copy'"; }
 written() { grep -Eo '(applied: [0-9]+ row|0 rows written)' "$1" | grep -Eo '[0-9]+' | head -1; }
 # apply_pair LABEL BIN [psql args]: full apply into an empty kpis, then the no-op re-apply.
@@ -88,9 +94,9 @@ apply_pair() {
 
 for rep in $(seq 1 "$REPS"); do
   empty_kpis
-  copy_s=$(timed /dev/null /dev/stderr copy_into kpis); T[copy]+="$copy_s "
+  copy_s=$(timed /dev/null - copy_into kpis); T[copy]+="$copy_s "
   psql -X -q -c "TRUNCATE kpis_plain" -c "CHECKPOINT"
-  plain_s=$(timed /dev/null /dev/stderr copy_into kpis_plain); T[plain]+="$plain_s "
+  plain_s=$(timed /dev/null - copy_into kpis_plain); T[plain]+="$plain_s "
   apply_pair new "$BIN"
   [ -z "$OLD_BIN" ] || apply_pair old "$OLD_BIN"
   [ "${APPLY_BENCH_ROLE:-0}" = 1 ] && apply_pair role "$BIN" --user registry_syncer
