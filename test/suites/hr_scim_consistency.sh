@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # SCIM runs against a peer that changes its users while being paged (test/hostile-peer/peer.py):
-# a user deleted between two pages must not make the next user unseen and deactivated; the
-# watermark is an instant (offsets, fractions) and incremental runs overlap it, so a change
-# committed late in the watermark's own second is not missed.
+# a user deleted between two pages must not make the next user unseen and deactivated, neither
+# when totalResults changes nor when an add between the same pages keeps it (then each unseen
+# user is looked up before deactivation); the watermark is an instant (offsets, fractions) and
+# incremental runs overlap it, so a change committed late in the watermark's own second is not
+# missed.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 . test/lib/tap.sh

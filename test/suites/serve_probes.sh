@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # serve's HTTP side against hostile clients and a stuck database: clients dripping one byte
 # every 90 ms (more of them than workers) are cut off by the whole-request deadline and do not
-# stop /healthz, nor do clients that never read a large reply (the write timeout), a large request body gets 413, /readyz answers from state
-# the scheduler keeps (not from a database connection per request, which a locked catalog or a
-# dead server would hold up) and never names host, port, database or user.
+# stop /healthz, nor do clients that never read a large reply (the write timeout); a large
+# request body gets 413; /readyz answers from state the scheduler keeps (not from a database
+# connection per request, which a locked catalog or a dead server would hold up) and never
+# names host, port, database or user.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 . test/lib/pgcluster.sh
