@@ -34,6 +34,7 @@ patterns=$(cat <<'PATTERNS'
 private key	-----BEGIN ([A-Z]+ )?PRIVATE KEY-----
 AWS access key	(AKIA|ASIA)[0-9A-Z]{16}
 GitHub token	gh[pousr]_[A-Za-z0-9]{36,}
+GitHub token	github_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59}
 Slack token	xox[abposr]-[A-Za-z0-9-]{10,}
 Stripe live key	[sr]k_live_[0-9A-Za-z]{20,}
 Google API key	AIza[0-9A-Za-z_-]{35}
