@@ -65,9 +65,33 @@ out=$("$RS" validate --registry "$cur" 2>&1)
 tap_like "$out" ": 0 error\(s\)" "the snapshot validates"
 out=$("$RS" apply --registry "$cur" 2>&1)
 tap_like "$out" "applied: 0 row\(s\) written" "applying the snapshot to its database writes 0 rows"
-taken=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["taken_at_unix"])' "$cur/snapshot.json")
-ts=$(metric registry_sync_snapshot_timestamp_seconds)
-tap_ok "$(python3 -c "import sys; sys.exit(0 if abs(float('$ts') - float('$taken')) < 0.001 else 1)"; echo $?)" "registry_sync_snapshot_timestamp_seconds is the current snapshot's taken_at ($ts)"
+# The metric and the snapshot.json behind `current` from one state: a new export every second
+# can publish between two reads, so read metric, snapshot.json, metric and take the reading
+# whose two scrapes agree (no export published in between; taken_at only grows).
+for ((i = 0; i < 20; i++)); do
+  ts=$(metric registry_sync_snapshot_timestamp_seconds)
+  taken=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["taken_at_unix"])' "$cur/snapshot.json")
+  [ "$(metric registry_sync_snapshot_timestamp_seconds)" = "$ts" ] && break
+done
+tap_ok "$(python3 -c "import sys; sys.exit(0 if abs(float('$ts') - float('$taken')) < 0.001 else 1)"; echo $?)" "registry_sync_snapshot_timestamp_seconds is the current snapshot's taken_at ($ts, $taken)"
+# Each scrape describes the snapshot `current` points at when it is answered: never an older
+# one than snapshot.json showed just before it (the metric once lagged the symlink swap).
+out=$(python3 - "$port" "$cur/snapshot.json" <<'PY'
+import json, re, sys, urllib.request
+url = "http://127.0.0.1:%s/metrics" % sys.argv[1]
+pat = re.compile(r'^registry_sync_snapshot_timestamp_seconds\{job="snap"[^}]*\} (\S+)$', re.M)
+seen, stale, n = set(), [], 0
+while len(seen) < 8 and n < 20000:  # until seven exports have published under it
+    n += 1
+    taken = json.load(open(sys.argv[2]))["taken_at_unix"]
+    m = float(pat.search(urllib.request.urlopen(url, timeout=5).read().decode()).group(1))
+    seen.add(taken)
+    if m < taken - 0.0005:
+        stale.append("%r < %r" % (m, taken))
+print("%d reads, %d snapshots, %d stale %s" % (n, len(seen), len(stale), " ".join(stale[:3])))
+PY
+)
+tap_like "$out" "[0-9]+ reads, [2-8] snapshots, 0 stale" "the snapshot metric never lags the current symlink ($out)"
 age=$(metric registry_sync_snapshot_age_seconds)
 tap_is "$(gauge registry_sync_database_up)" 1 "registry_sync_database_up is 1"
 tap_is "$(gauge registry_sync_migrations_pending)" 0 "registry_sync_migrations_pending is 0"

@@ -154,14 +154,21 @@ double current_snapshot_time(const std::string &dir) {
   }
 }
 
-void SnapshotMetrics::set(const std::string &job, double taken_at) {
+void SnapshotMetrics::watch(const std::string &job, const std::string &dir) {
   std::lock_guard<std::mutex> l(mu_);
-  taken_at_[job] = taken_at;
+  dir_[job] = dir;
 }
 
 std::string SnapshotMetrics::render(double now) const {
-  std::lock_guard<std::mutex> l(mu_);
-  if (taken_at_.empty()) return "";
+  std::map<std::string, std::string> dirs;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    dirs = dir_;
+  }
+  if (dirs.empty()) return "";
+  // One read of snapshot.json per job (`current` resolves once), so both lines show one snapshot.
+  std::map<std::string, double> taken_at;
+  for (const auto &[job, dir] : dirs) taken_at[job] = current_snapshot_time(dir);
   std::ostringstream o;
   auto num = [](double v) {
     char buf[64];
@@ -170,11 +177,11 @@ std::string SnapshotMetrics::render(double now) const {
   };
   o << "# HELP registry_sync_snapshot_timestamp_seconds Unix time the export job's current fallback snapshot was taken (0 = none).\n"
        "# TYPE registry_sync_snapshot_timestamp_seconds gauge\n";
-  for (const auto &[job, t] : taken_at_)
+  for (const auto &[job, t] : taken_at)
     o << "registry_sync_snapshot_timestamp_seconds{job=\"" << prom_label(job) << "\"} " << num(t) << "\n";
   o << "# HELP registry_sync_snapshot_age_seconds Seconds since the current fallback snapshot was taken (+Inf = none).\n"
        "# TYPE registry_sync_snapshot_age_seconds gauge\n";
-  for (const auto &[job, t] : taken_at_)
+  for (const auto &[job, t] : taken_at)
     o << "registry_sync_snapshot_age_seconds{job=\"" << prom_label(job) << "\"} " << (t > 0 ? num(std::max(0.0, now - t)) : "+Inf") << "\n";
   return o.str();
 }

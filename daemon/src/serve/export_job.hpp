@@ -42,16 +42,18 @@ SnapshotResult write_snapshot(pqxx::connection &conn, const RegistryOptions &reg
 // 0 when there is none (or it cannot be read).
 double current_snapshot_time(const std::string &dir);
 
-// The age of each export job's last good snapshot, for /metrics (kept in memory; the HTTP
-// threads only read it).
+// The time and age of each export job's current snapshot, for /metrics. Read from
+// DIR/current/snapshot.json when /metrics is answered, so the numbers always describe the
+// snapshot `current` points at (a value kept in memory and set after the export lagged the
+// symlink swap: a scrape in between reported the previous snapshot), also after a restart.
 class SnapshotMetrics {
  public:
-  void set(const std::string &job, double taken_at);
+  void watch(const std::string &job, const std::string &dir);
   std::string render(double now) const;
 
  private:
   mutable std::mutex mu_;
-  std::map<std::string, double> taken_at_;
+  std::map<std::string, std::string> dir_;
 };
 
 }  // namespace rgsync::serve

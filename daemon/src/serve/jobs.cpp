@@ -144,7 +144,7 @@ long run_job(JobState &j, const ConnectionSettings &cs, const std::atomic<bool> 
   if (j.cfg.kind == "export") {
     // The fallback snapshot; read-only for the database. A failed run leaves the last good one.
     SnapshotResult r = write_snapshot(*j.conn, j.cfg.registry, j.cfg.snapshot_dir, j.cfg.tenant);
-    state.snapshots.set(j.cfg.name, r.taken_at);
+    // /metrics reads the new snapshot's time through `current` (SnapshotMetrics).
     spdlog::info("job {}: snapshot of {} entries and {} documents in {} files -> {}", j.cfg.name, r.rows, r.documents, r.files, r.path);
     return 0;
   }

@@ -57,7 +57,7 @@ Failure classify(const std::exception &e) {
 void declare_jobs(const ServeConfig &cfg, SharedState &state) {
   for (auto &jc : cfg.jobs) {
     state.metrics.declare(jc.name, jc.kind);
-    if (jc.kind == "export") state.snapshots.set(jc.name, current_snapshot_time(jc.snapshot_dir));  // kept across restarts
+    if (jc.kind == "export") state.snapshots.watch(jc.name, jc.snapshot_dir);  // read through `current`: kept across restarts
   }
 }
 
