@@ -28,7 +28,16 @@ hold() {  # hold SQL...: runs the statements in one transaction with application
   pids+=($!)
 }
 holding() { [ "$(q "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'blocker-session' AND query LIKE '%pg_sleep%'")" = 1 ]; }
-release() { q "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'blocker-session'" >/dev/null; sleep 0.3; }
+# release: end the blocker and wait (bounded) until its backend is gone and its locks with it;
+# a fixed short sleep was not always enough on a loaded machine.
+release() {
+  q "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'blocker-session'" >/dev/null
+  for _ in $(seq 1 200); do
+    [ "$(q "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'blocker-session'")" = 0 ] && return 0
+    sleep 0.1
+  done
+  return 1
+}
 wait_holding() { for _ in $(seq 1 50); do holding && return 0; sleep 0.1; done; return 1; }
 
 config advisory_lock_wait_seconds 1

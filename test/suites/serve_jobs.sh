@@ -111,8 +111,9 @@ sleep 4
 tap_is "$(metric "$pb" registry_sync_job_runs_total hr)" 0 "instance B does not run the job while A holds it"
 tap_is "$(metric "$pb" registry_sync_job_active hr)" 0 "B reports the job as held elsewhere"
 tap_like "$(cat "$work/b.log")" "runs on another serve instance \(pid [0-9]+, application_name 'registry-sync serve hr'" "B's log names the holder"
+wait_for 30 '[ "$(metric "$pa" registry_sync_job_runs_total hr)" -ge 3 ] 2>/dev/null'; rc=$?  # a loaded machine runs fewer per second
 a_runs=$(metric "$pa" registry_sync_job_runs_total hr)
-tap_ok "$([ "$a_runs" -ge 3 ]; echo $?)" "A keeps running it (runs: $a_runs)"
+tap_is "$rc" 0 "A keeps running it (runs: $a_runs)"
 kill -9 "$sa"
 wait_for 10 '[ "$(metric "$pb" registry_sync_job_runs_total hr)" -ge 1 ] 2>/dev/null'
 tap_ok $? "B takes the job over after A is killed"
