@@ -11,6 +11,7 @@
 #include <pqxx/tablewriter>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <map>
@@ -20,6 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/errors.hpp"
+#include "common/progress.hpp"
 #include "db/connection.hpp"
 #include "db/sql.hpp"
 
@@ -155,12 +157,15 @@ size_t copy_rows(pqxx::work &tx, const Target &t, const std::string &dest, bool 
   pqxx::tablewriter w(tx, dest, cols.begin(), cols.end());
   std::string chunk;
   chunk.reserve(1 << 20);
-  size_t n = 0;
+  size_t n = 0, sent = 0;
+  Progress progress("apply: " + t.def->name, "rows sent");
   auto flush = [&] {
     if (chunk.empty()) return;
     chunk.pop_back();  // the writer adds the final newline
     w.write_raw_line(chunk);
     chunk.clear();
+    progress.add(n - sent);
+    sent = n;
   };
   std::string suffix;  // the tenant column
   if (with_tenant) { suffix = "\t"; copy_escape(suffix, tenant); }
@@ -200,8 +205,10 @@ void copy_stream(pqxx::work &tx, const Target &t, const std::string &dest, bool 
   std::string suffix;  // the tenant column, added to each row
   if (with_tenant) { suffix = "\t"; copy_escape(suffix, tenant); }
   std::string chunk, lines;
+  Progress progress("apply: " + t.def->name, "rows read and sent");
   while (next(chunk)) {
     if (chunk.empty()) continue;
+    if (Progress::enabled()) progress.add(static_cast<size_t>(std::count(chunk.begin(), chunk.end(), '\n')));
     if (!suffix.empty()) {
       // Rows end in '\n' (newlines inside values are escaped).
       lines.clear();

@@ -54,6 +54,7 @@ void SourceFetch::next_page_allowed() {
 void SourceFetch::add(const nlohmann::json &rec, const std::string &key) {
   HrUser u = map_record(m, rec, key);
   res.users.push_back(std::move(u));
+  progress.add(1);
 }
 
 void SourceFetch::finish_http() {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <memory>
+#include "common/progress.hpp"
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -30,6 +31,7 @@ struct SourceFetch {
   const FetchOptions &opt;
   FetchResult res;
   std::unique_ptr<HttpClient> http;
+  Progress progress{"hr: " + m.source.name, "users read"};
 
   SourceFetch(const HrMapping &mm, const FetchOptions &o) : m(mm), opt(o) {}
 
